@@ -1,0 +1,56 @@
+# DomainFlow finding tracker: local run and the CI test suite.
+#   make run    set up .venv, migrate, load the catalogue, create demo users, serve
+#   make test   lint + pytest on SQLite and on a throwaway PostgreSQL (what CI runs)
+#   make clean  remove the virtualenv, the SQLite database and collected static files
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+export PYTEST_ARGS
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test format clean
+
+# Serve the app locally with DEBUG on (demo_users refuses to run without it).
+run: export DEBUG := 1
+run: $(VENV)/.installed-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_catalogue
+	$(PY) manage.py demo_users
+	@echo
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Lint, then the test suite on SQLite and on PostgreSQL (see scripts/test-all).
+test: $(VENV)/.installed-dev
+	scripts/test-all
+
+# Rewrite files so that `ruff format --check` and the fixable lint rules pass.
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Remove everything `make run` / `make test` create in the checkout.
+clean:
+	rm -rf $(VENV) db.sqlite3* staticfiles
+
+# The virtualenv itself.
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# The project's runtime dependencies; reinstalled when pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+# Runtime plus dev dependencies (pytest, playwright, ruff, ...).
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install -e ".[dev]"
+	touch $@

@@ -1,0 +1,226 @@
+"""The admin: thin registrations whose writes go through the domain services and are audited."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from findings.models import (
+    AuditEvent,
+    ChecklistItem,
+    Dependency,
+    Finding,
+    Phase,
+    Signoff,
+    TacticalDocument,
+)
+from findings.services.audit import ActionContext
+from findings.services.checklist import checklist_item_delete, checklist_item_save
+from findings.services.dependencies import dependency_add, dependency_remove
+from findings.services.findings import finding_create, finding_snapshot, finding_update
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    fields = ["position", "section", "text", "checked", "checked_by", "checked_at"]
+    readonly_fields = ["checked", "checked_by", "checked_at"]
+    extra = 0
+
+
+class DependencyInline(admin.TabularInline):
+    model = Dependency
+    fk_name = "finding"
+    fields = ["depends_on"]
+    autocomplete_fields = ["depends_on"]
+    extra = 0
+    verbose_name = "dependency"
+    verbose_name_plural = "depends on"
+
+
+@admin.register(Finding)
+class FindingAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "phase", "priority", "priority_unconfirmed", "status", "owner"]
+    list_filter = ["phase", "priority", "priority_unconfirmed", "status", "category"]
+    list_select_related = ["phase", "owner"]
+    search_fields = ["code", "title"]
+    autocomplete_fields = ["owner"]
+    inlines = [DependencyInline, ChecklistItemInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "title",
+                    ("priority", "priority_unconfirmed"),
+                    ("phase", "document"),
+                    "status",
+                    ("effort_min_days", "effort_max_days"),
+                    "owner",
+                ]
+            },
+        ),
+        (
+            "Finding overview",
+            {"fields": ["problem_statement", "root_cause", "impact", "integration_points"]},
+        ),
+        (
+            "Implementation plan",
+            {"fields": ["migration_sql", "go_implementation", "database_tests", "rollback_sql"]},
+        ),
+        (
+            "Success criteria",
+            {
+                "fields": [
+                    "success_functional",
+                    "success_performance",
+                    "success_security",
+                    "success_integration",
+                ]
+            },
+        ),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        context = ActionContext.from_request(request)
+        if change:
+            finding_update(finding=obj, context=context)
+        else:
+            fields = finding_snapshot(obj)
+            created = finding_create(context=context, **_as_model_values(fields))
+            obj.pk, obj.version = created.pk, created.version
+            obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        context = ActionContext.from_request(request)
+        is_dependencies = formset.model is Dependency
+        save = _save_dependency_formset if is_dependencies else _save_checklist_formset
+        try:
+            save(formset, context)
+        except (ValidationError, PermissionDenied) as error:
+            # The form validated these rows; a concurrent change is what the domain caught here.
+            messages.error(request, f"Not saved: {'; '.join(_messages_of(error))}")
+
+
+def _as_model_values(snapshot: dict) -> dict:
+    """Turn a snapshot keyed by field name with raw ids into keyword arguments for the model."""
+    return {Finding._meta.get_field(name).attname: value for name, value in snapshot.items()}
+
+
+def _messages_of(error: Exception) -> list[str]:
+    return error.messages if isinstance(error, ValidationError) else [str(error)]
+
+
+def _save_dependency_formset(formset, context: ActionContext) -> None:
+    for dependency in formset.deleted_objects:
+        dependency_remove(dependency=dependency, context=context)
+    for form in formset.forms:
+        if form in formset.deleted_forms or not form.has_changed():
+            continue
+        dependency = form.instance
+        if dependency.pk:
+            # Changing a row's target is a removal of the old dependency and an addition.
+            dependency_remove(dependency=Dependency.objects.get(pk=dependency.pk), context=context)
+        dependency_add(
+            finding=formset.instance, depends_on=form.cleaned_data["depends_on"], context=context
+        )
+
+
+def _save_checklist_formset(formset, context: ActionContext) -> None:
+    for item in formset.deleted_objects:
+        checklist_item_delete(item=item, context=context)
+    for form in formset.forms:
+        if form in formset.deleted_forms or not form.has_changed():
+            continue
+        item = form.instance
+        item.finding = formset.instance
+        checklist_item_save(item=item, context=context)
+
+
+@admin.register(Phase)
+class PhaseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "priority_band", "folder_name", "order", "requires_signoff"]
+    ordering = ["order"]
+
+
+@admin.register(TacticalDocument)
+class TacticalDocumentAdmin(admin.ModelAdmin):
+    list_display = ["sequence", "file_name", "phase", "title"]
+    list_filter = ["phase"]
+    list_select_related = ["phase"]
+    search_fields = ["file_name", "title"]
+
+
+@admin.register(Dependency)
+class DependencyAdmin(admin.ModelAdmin):
+    list_display = ["finding", "depends_on"]
+    list_select_related = ["finding", "depends_on"]
+    search_fields = ["finding__code", "depends_on__code"]
+    autocomplete_fields = ["finding", "depends_on"]
+
+    def save_model(self, request, obj, form, change):
+        context = ActionContext.from_request(request)
+        if change:
+            dependency_remove(dependency=Dependency.objects.get(pk=obj.pk), context=context)
+        created = dependency_add(finding=obj.finding, depends_on=obj.depends_on, context=context)
+        obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        dependency_remove(dependency=obj, context=ActionContext.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        for dependency in queryset.select_related("finding", "depends_on"):
+            self.delete_model(request, dependency)
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    list_display = ["finding", "position", "section", "text", "checked", "checked_by"]
+    list_filter = ["section", "checked", "finding__phase"]
+    list_select_related = ["finding", "checked_by"]
+    search_fields = ["finding__code", "text"]
+    readonly_fields = ["checked", "checked_by", "checked_at"]
+    autocomplete_fields = ["finding"]
+
+    def save_model(self, request, obj, form, change):
+        checklist_item_save(item=obj, context=ActionContext.from_request(request))
+
+    def delete_model(self, request, obj):
+        checklist_item_delete(item=obj, context=ActionContext.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        for item in queryset.select_related("finding"):
+            self.delete_model(request, item)
+
+
+@admin.register(Signoff)
+class SignoffAdmin(admin.ModelAdmin):
+    """Signoffs are made and revoked on the phase page, under the signoff rules; here, only read."""
+
+    list_display = ["phase", "signed_by", "signed_at", "revoked_by", "revoked_at"]
+    list_filter = ["phase"]
+    list_select_related = ["phase", "signed_by", "revoked_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor_username", "action", "object_repr", "permission"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_repr", "actor_username", "request_id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class FindingsConfig(AppConfig):
+    name = "findings"
+    verbose_name = "DomainFlow findings"
+
+    def ready(self):
+        post_migrate.connect(_sync_roles, sender=self)
+
+
+def _sync_roles(**kwargs):
+    # Permissions exist only after migrate has created them, so the groups follow each migrate.
+    from findings.roles import roles_sync
+
+    roles_sync()

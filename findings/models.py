@@ -1,0 +1,389 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Substr
+
+FINDING_CODE_PATTERN = r"^(SI|BF|BL)-\d{3}$"
+
+validate_finding_code = RegexValidator(
+    FINDING_CODE_PATTERN,
+    message="A finding code is SI, BF or BL, a hyphen and three digits, like SI-001.",
+    code="invalid_finding_code",
+)
+
+
+class PriorityBand(models.TextChoices):
+    CRITICAL = "CRITICAL", "CRITICAL"
+    HIGH = "HIGH", "HIGH"
+    HIGH_MEDIUM = "HIGH/MEDIUM", "HIGH/MEDIUM"
+    MEDIUM_LOW = "MEDIUM/LOW", "MEDIUM/LOW"
+
+
+class Priority(models.TextChoices):
+    CRITICAL = "CRITICAL", "Critical"
+    HIGH = "HIGH", "High"
+    MEDIUM = "MEDIUM", "Medium"
+    LOW = "LOW", "Low"
+
+
+class Category(models.TextChoices):
+    # The seed names the prefixes but never spells them out, so neither do we.
+    SI = "SI", "SI"
+    BF = "BF", "BF"
+    BL = "BL", "BL"
+
+
+class Status(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    IN_REVIEW = "in_review", "In review"
+    DONE = "done", "Done"
+    COMPLETED = "completed", "Completed before this plan"
+
+
+class Phase(models.Model):
+    code = models.CharField(max_length=2, unique=True)
+    name = models.CharField(max_length=50)
+    priority_band = models.CharField(max_length=11, choices=PriorityBand.choices)
+    folder_name = models.CharField(max_length=100, unique=True)
+    order = models.PositiveSmallIntegerField(unique=True)
+    requires_signoff = models.BooleanField(
+        default=False, help_text="The phase ends in a mandatory signoff gate."
+    )
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return f"Phase {self.code} {self.name}"
+
+
+class TacticalDocument(models.Model):
+    file_name = models.CharField(max_length=100, unique=True)
+    phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="documents")
+    sequence = models.PositiveSmallIntegerField(
+        unique=True, help_text="Its step in the seed's document generation sequence."
+    )
+    title = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["sequence"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def path(self) -> str:
+        return f"{self.phase.folder_name}/{self.file_name}"
+
+
+class Finding(models.Model):
+    code = models.CharField(max_length=6, unique=True, validators=[validate_finding_code])
+    category = models.GeneratedField(
+        expression=Substr("code", 1, 2),
+        output_field=models.CharField(max_length=2, choices=Category.choices),
+        db_persist=True,
+    )
+    title = models.CharField(max_length=200)
+    priority = models.CharField(max_length=8, choices=Priority.choices, blank=True)
+    priority_unconfirmed = models.BooleanField(
+        default=False,
+        help_text="The seed gives only its phase's band; the priority awaits triage.",
+    )
+    phase = models.ForeignKey(
+        Phase, on_delete=models.PROTECT, related_name="findings", null=True, blank=True
+    )
+    document = models.ForeignKey(
+        TacticalDocument,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(max_length=11, choices=Status.choices, default=Status.PLANNED)
+    effort_min_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    effort_max_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_findings",
+    )
+
+    problem_statement = models.TextField(blank=True)
+    root_cause = models.TextField(blank=True)
+    impact = models.TextField("security/performance impact", blank=True)
+    integration_points = models.TextField(blank=True)
+
+    migration_sql = models.TextField("PostgreSQL migration", blank=True)
+    go_implementation = models.TextField("Go implementation", blank=True)
+    database_tests = models.TextField("real-database tests", blank=True)
+    success_functional = models.TextField("functional success criteria", blank=True)
+    success_performance = models.TextField("performance success criteria", blank=True)
+    success_security = models.TextField("security success criteria", blank=True)
+    success_integration = models.TextField("integration success criteria", blank=True)
+    rollback_sql = models.TextField("rollback SQL", blank=True)
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(effort_min_days__isnull=True, effort_max_days__isnull=True)
+                    | models.Q(
+                        effort_min_days__gte=1,
+                        effort_max_days__gte=models.F("effort_min_days"),
+                    )
+                ),
+                name="finding_effort_is_a_range",
+                violation_error_message=(
+                    "Estimated effort needs both a minimum and a maximum of at least one whole "
+                    "day, with the minimum no greater than the maximum."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status=Status.COMPLETED, phase__isnull=True)
+                    | (~models.Q(status=Status.COMPLETED) & models.Q(phase__isnull=False))
+                ),
+                name="finding_in_plan_has_phase",
+                violation_error_message=(
+                    "A finding in the plan needs a phase; only a finding completed before the "
+                    "plan has none."
+                ),
+            ),
+        ]
+        permissions = [("change_finding_status", "Can move a finding through its lifecycle")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return f"/findings/{self.code}/"
+
+    @property
+    def has_effort_estimate(self) -> bool:
+        return self.effort_min_days is not None
+
+    def clean(self) -> None:
+        has_min = self.effort_min_days is not None
+        has_max = self.effort_max_days is not None
+        if has_min != has_max:
+            raise ValidationError(
+                {"effort_max_days": "Give both a minimum and a maximum effort, or neither."}
+            )
+        if has_min and self.effort_min_days > self.effort_max_days:
+            raise ValidationError(
+                {
+                    "effort_max_days": (
+                        f"The maximum effort ({self.effort_max_days} days) is less than the "
+                        f"minimum ({self.effort_min_days} days)."
+                    )
+                }
+            )
+
+
+class Dependency(models.Model):
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="dependency_links")
+    depends_on = models.ForeignKey(
+        Finding, on_delete=models.PROTECT, related_name="dependant_links"
+    )
+
+    class Meta:
+        verbose_name_plural = "dependencies"
+        ordering = ["finding__code", "depends_on__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "depends_on"],
+                name="dependency_is_unique",
+                violation_error_message="This dependency is already recorded.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(finding=models.F("depends_on")),
+                name="dependency_not_on_itself",
+                violation_error_message="A finding cannot depend on itself.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding.code} depends on {self.depends_on.code}"
+
+    def clean(self) -> None:
+        from findings.services.dependencies import cycle_through
+
+        if self.finding_id is None or self.depends_on_id is None:
+            return
+        if self.finding_id == self.depends_on_id:
+            raise ValidationError({"depends_on": "A finding cannot depend on itself."})
+        cycle = cycle_through(finding_id=self.finding_id, depends_on_id=self.depends_on_id)
+        if cycle:
+            raise ValidationError({"depends_on": cycle_message(cycle)})
+
+
+def cycle_message(cycle: list[str]) -> str:
+    return "This dependency would make a cycle: " + " → ".join(cycle) + "."
+
+
+class ChecklistSection(models.TextChoices):
+    MANDATORY = "mandatory", "Mandatory Checks"
+    DATABASE = "database", "Database Validation"
+    INTEGRATION = "integration", "Integration Validation"
+
+
+class ChecklistItem(models.Model):
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="checklist_items")
+    section = models.CharField(max_length=11, choices=ChecklistSection.choices)
+    text = models.CharField(max_length=500)
+    position = models.PositiveSmallIntegerField()
+    # The standard item whose text names the finding's dependencies is rewritten when they change.
+    names_dependencies = models.BooleanField(default=False, editable=False)
+    checked = models.BooleanField(default=False)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["finding", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "position"],
+                name="checklist_item_position_is_unique",
+                violation_error_message="Another item of this finding has this position.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(checked=True, checked_at__isnull=False)
+                    | models.Q(checked=False, checked_at__isnull=True, checked_by__isnull=True)
+                ),
+                name="checklist_item_check_is_attributed",
+                violation_error_message="A ticked item records when it was ticked; an unticked "
+                "item records no one.",
+            ),
+        ]
+        permissions = [("tick_checklistitem", "Can tick and untick checklist items")]
+
+    def __str__(self) -> str:
+        return f"{self.finding.code} #{self.position}: {self.text}"
+
+
+class SignoffQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class Signoff(models.Model):
+    phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="signoffs")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    objects = SignoffQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phase"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_signoff_per_phase",
+                violation_error_message="This phase already has an active signoff.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True) | ~models.Q(revoke_reason=""),
+                name="signoff_revocation_has_reason",
+                violation_error_message="A revocation needs a reason.",
+            ),
+        ]
+        permissions = [("sign_off_phase", "Can sign off and revoke phase signoffs")]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"Signoff of phase {self.phase.code} ({state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")
+
+    # bulk_update goes through update(); bulk_create stays allowed because it only appends.
+
+
+class AuditEvent(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Kept apart from the foreign key so the record still reads right if the user is renamed.
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=50, db_index=True)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    finding = models.ForeignKey(
+        Finding, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    permission = models.CharField(max_length=100)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["finding", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_repr} by {self.actor_username or 'system'}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only: they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")

@@ -1,0 +1,38 @@
+"""The four roles of the tracker, as Django groups holding real permissions."""
+
+from django.contrib.auth.models import Group, Permission
+
+VIEWER, REVIEWER, SIGNOFF_LEAD, ADMIN = "Viewer", "Reviewer", "Signoff lead", "Admin"
+
+READ = [
+    "view_phase",
+    "view_finding",
+    "view_tacticaldocument",
+    "view_dependency",
+    "view_checklistitem",
+    "view_signoff",
+    "view_auditevent",
+]
+REVIEW = [*READ, "tick_checklistitem", "change_finding_status"]
+SIGN = [*REVIEW, "sign_off_phase"]
+# Audit events are append-only, so nobody is ever given a way to add, change or delete them by hand.
+EDIT = [
+    *SIGN,
+    *(
+        f"{verb}_{model}"
+        for verb in ("add", "change", "delete")
+        for model in ("phase", "finding", "tacticaldocument", "dependency", "checklistitem")
+    ),
+]
+
+ROLE_PERMISSIONS = {VIEWER: READ, REVIEWER: REVIEW, SIGNOFF_LEAD: SIGN, ADMIN: EDIT}
+
+
+def roles_sync() -> None:
+    """Create the groups and give each exactly its role's permissions."""
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        permissions = Permission.objects.filter(
+            content_type__app_label="findings", codename__in=codenames
+        )
+        group.permissions.set(permissions)

@@ -1,0 +1,82 @@
+import uuid
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest
+
+from findings.models import AuditEvent, Finding
+
+USER_AGENT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Who acts, and where the request came from, for the audit trail."""
+
+    actor: AbstractBaseUser | None
+    request_id: str = ""
+    ip_address: str | None = None
+    user_agent: str = ""
+    # The management command behind a change that has no user.
+    source: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> "ActionContext":
+        user = request.user if not isinstance(request.user, AnonymousUser) else None
+        return cls(
+            actor=user,
+            request_id=getattr(request, "request_id", ""),
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],
+        )
+
+    @classmethod
+    def system(cls, source: str) -> "ActionContext":
+        """A change made by a management command or another process with no user behind it."""
+        return cls(actor=None, source=source, request_id=f"{source}-{uuid.uuid4().hex[:12]}")
+
+    @property
+    def is_system(self) -> bool:
+        return self.actor is None
+
+
+def permission_used(context: ActionContext, permission: str) -> str:
+    """Return the permission that allows this change, or refuse it.
+
+    A system context (a management command run by an operator) is trusted; its audit events say so.
+    """
+    if context.is_system:
+        return f"system:{context.source}"
+    if not context.actor.is_active or not context.actor.has_perm(permission):
+        raise PermissionDenied(f"You need the permission {permission!r} to do this.")
+    return permission
+
+
+def audit_record(
+    *,
+    context: ActionContext,
+    action: str,
+    obj: models.Model,
+    permission: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    finding: Finding | None = None,
+) -> AuditEvent:
+    actor = context.actor
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_username=actor.get_username() if actor else "",
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        finding=finding,
+        before=before,
+        after=after,
+        permission=permission,
+        request_id=context.request_id,
+        ip_address=context.ip_address,
+        user_agent=context.user_agent,
+    )

@@ -1,0 +1,86 @@
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import F
+
+from findings.models import ChecklistItem, Finding, Status
+from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
+from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.services.dependencies import dependency_add, dependency_text
+
+AUDITED_FINDING_FIELDS = [
+    field.name
+    for field in Finding._meta.concrete_fields
+    if field.editable and field.name not in ("id", "created_at", "updated_at")
+]
+
+
+def finding_snapshot(finding: Finding) -> dict:
+    """The finding's editable fields as JSON-ready values, for before/after in the audit trail."""
+    return {
+        name: getattr(finding, Finding._meta.get_field(name).attname)
+        for name in AUDITED_FINDING_FIELDS
+    }
+
+
+def finding_create(
+    *, context: ActionContext, depends_on: Iterable[Finding] = (), **fields
+) -> Finding:
+    """Create a finding, its dependencies and, when it is in the plan, its standard checklist."""
+    permission = permission_used(context, "findings.add_finding")
+    with transaction.atomic():
+        finding = Finding(**fields)
+        finding.full_clean()
+        finding.save()
+        audit_record(
+            context=context,
+            action="finding.created",
+            obj=finding,
+            permission=permission,
+            after=finding_snapshot(finding),
+            finding=finding,
+        )
+        for dependency in depends_on:
+            dependency_add(finding=finding, depends_on=dependency, context=context)
+        if finding.status != Status.COMPLETED:
+            _create_standard_checklist(finding)
+    return finding
+
+
+def _create_standard_checklist(finding: Finding) -> None:
+    codes = sorted(finding.dependency_links.values_list("depends_on__code", flat=True))
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            finding=finding,
+            section=section,
+            position=position,
+            text=dependency_text(codes) if DEPENDENCY_PLACEHOLDER in text else text,
+            names_dependencies=DEPENDENCY_PLACEHOLDER in text,
+        )
+        for position, (section, text) in enumerate(STANDARD_CHECKLIST, start=1)
+    )
+
+
+def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
+    """Save the edits already applied to `finding`, recording exactly which fields changed."""
+    permission = permission_used(context, "findings.change_finding")
+    finding.full_clean()
+    with transaction.atomic():
+        stored = Finding.objects.select_for_update().get(pk=finding.pk)
+        before, after = finding_snapshot(stored), finding_snapshot(finding)
+        changed = [name for name in AUDITED_FINDING_FIELDS if before[name] != after[name]]
+        if not changed:
+            return finding
+        finding.version = F("version") + 1
+        finding.save()
+        finding.refresh_from_db(fields=["version", "updated_at"])
+        audit_record(
+            context=context,
+            action="finding.updated",
+            obj=finding,
+            permission=permission,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+            finding=finding,
+        )
+    return finding
