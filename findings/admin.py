@@ -1,5 +1,6 @@
 """The admin: thin registrations whose writes go through the domain services and are audited."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -16,6 +17,20 @@ from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_delete, checklist_item_save
 from findings.services.dependencies import dependency_add, dependency_remove
 from findings.services.findings import finding_create, finding_snapshot, finding_update
+from findings.services.status import status_change_problems
+
+
+class FindingAdminForm(forms.ModelForm):
+    """The admin's finding form; the admin supplies the model and fields from the fieldsets."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        target = cleaned_data.get("status")
+        if self.instance.pk and target and "status" in self.changed_data:
+            stored = Finding.objects.select_related("phase").get(pk=self.instance.pk)
+            for problem in status_change_problems(stored, target):
+                self.add_error("status", problem)
+        return cleaned_data
 
 
 class ChecklistItemInline(admin.TabularInline):
@@ -37,6 +52,7 @@ class DependencyInline(admin.TabularInline):
 
 @admin.register(Finding)
 class FindingAdmin(admin.ModelAdmin):
+    form = FindingAdminForm
     list_display = ["code", "title", "phase", "priority", "priority_unconfirmed", "status", "owner"]
     list_filter = ["phase", "priority", "priority_unconfirmed", "status", "category"]
     list_select_related = ["phase", "owner"]

@@ -1,9 +1,12 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from findings.models import ChecklistItem
+from findings.gates import lock_reason_for
+from findings.models import AuditEvent, ChecklistItem, Finding, Phase
 from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.services.errors import PhaseLocked, StaleVersion
 
 EDITABLE_ITEM_FIELDS = ["section", "text", "position"]
 
@@ -60,3 +63,70 @@ def checklist_item_delete(*, item: ChecklistItem, context: ActionContext) -> Non
             finding=item.finding,
         )
         item.delete()
+
+
+def checklist_item_set(
+    *, item_id: int, checked: bool, expected_version: int, context: ActionContext
+) -> ChecklistItem:
+    """Set an item to the state the reviewer asked for, if nobody changed it since they saw it.
+
+    The request carries the desired state, never "toggle", so a retried or doubled click that
+    asks for the state the item already has succeeds without a change.
+    Raises PermissionDenied, ChecklistItem.DoesNotExist, PhaseLocked or StaleVersion.
+    """
+    permission = permission_used(context, "findings.tick_checklistitem")
+    with transaction.atomic():
+        finding = _lock_phase_of_item(item_id)
+        lock_reason = lock_reason_for(finding.phase)
+        if lock_reason:
+            raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
+        item = (
+            ChecklistItem.objects.select_for_update(of=("self",))
+            .select_related("finding", "checked_by")
+            .get(pk=item_id)
+        )
+        if item.checked == checked:
+            return item
+        if item.version != expected_version:
+            raise StaleVersion(_changed_since_message(item), current=item)
+        before = {"checked": item.checked, "version": item.version}
+        item.checked = checked
+        item.checked_by = context.actor if checked else None
+        item.checked_at = timezone.now() if checked else None
+        item.version += 1
+        item.save(update_fields=["checked", "checked_by", "checked_at", "version"])
+        audit_record(
+            context=context,
+            action="checklist_item.ticked" if checked else "checklist_item.unticked",
+            obj=item,
+            permission=permission,
+            before=before,
+            after={"checked": item.checked, "version": item.version},
+            finding=item.finding,
+        )
+    return item
+
+
+def _lock_phase_of_item(item_id: int):
+    """Lock the item's phase row first, as signing off does, so the two serialise."""
+    finding = Finding.objects.select_related("phase").get(checklist_items__pk=item_id)
+    if finding.phase_id is not None:
+        Phase.objects.select_for_update().filter(pk=finding.phase_id).first()
+    return finding
+
+
+def _changed_since_message(item: ChecklistItem) -> str:
+    last_change = (
+        AuditEvent.objects.filter(object_type="checklistitem", object_id=str(item.pk))
+        .only("actor_username", "action", "created_at")
+        .first()
+    )
+    if last_change is None:
+        return "This item changed after your page loaded. Your change was not applied."
+    who = last_change.actor_username or "an administrator's command"
+    what = last_change.action.removeprefix("checklist_item.").replace("_", " ")
+    when = timezone.localtime(last_change.created_at)
+    return (
+        f"{who} {what} this item at {when:%Y-%m-%d %H:%M:%S %Z}, after your page loaded. "
+        "Your change was not applied; this is the item as it is now."
+    )

@@ -1,5 +1,6 @@
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
@@ -7,6 +8,7 @@ from findings.models import ChecklistItem, Finding, Status
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.dependencies import dependency_add, dependency_text
+from findings.services.status import status_change_problems
 
 AUDITED_FINDING_FIELDS = [
     field.name
@@ -71,6 +73,10 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
         changed = [name for name in AUDITED_FINDING_FIELDS if before[name] != after[name]]
         if not changed:
             return finding
+        if "status" in changed:
+            problems = status_change_problems(stored, finding.status)
+            if problems:
+                raise ValidationError({"status": problems})
         finding.version = F("version") + 1
         finding.save()
         finding.refresh_from_db(fields=["version", "updated_at"])

@@ -1,0 +1,108 @@
+"""Reads of the phase gates: which phases are locked, and what blocks a phase's signoff."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from findings.models import ChecklistItem, Dependency, Finding, Phase, Signoff, Status
+
+FINISHED = (Status.DONE, Status.COMPLETED)
+
+
+def phases_with_signoff() -> list[Phase]:
+    """Every phase in order, each with `has_active_signoff` set, in one query."""
+    return list(
+        Phase.objects.annotate(
+            has_active_signoff=Exists(Signoff.objects.active().filter(phase=OuterRef("pk")))
+        ).order_by("order")
+    )
+
+
+def lock_reasons(phases: list[Phase]) -> dict[int, str]:
+    """Map each locked phase's id to why it is locked; `phases` come from phases_with_signoff()."""
+    reasons = {}
+    waiting_on = None
+    for phase in phases:
+        if waiting_on is not None:
+            reasons[phase.pk] = (
+                f"Locked until phase {waiting_on.code} {waiting_on.name} is signed off."
+            )
+        elif phase.requires_signoff and not phase.has_active_signoff:
+            waiting_on = phase
+    return reasons
+
+
+def lock_reason_for(phase: Phase | None) -> str:
+    """Why `phase` is locked, or "" when work in it may go on. One query."""
+    if phase is None:
+        return ""
+    unsigned_gate = (
+        Phase.objects.filter(order__lt=phase.order, requires_signoff=True)
+        .exclude(Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))))
+        .order_by("order")
+        .first()
+    )
+    if unsigned_gate is None:
+        return ""
+    return f"Locked until phase {unsigned_gate.code} {unsigned_gate.name} is signed off."
+
+
+@dataclass
+class Readiness:
+    """What stands between a phase and its signoff; ready when there is nothing."""
+
+    lock_reason: str = ""
+    unticked_items: list[ChecklistItem] = field(default_factory=list)
+    unfinished_findings: list[Finding] = field(default_factory=list)
+    outside_dependencies: list[Dependency] = field(default_factory=list)
+
+    @property
+    def is_ready(self) -> bool:
+        return not self.blockers
+
+    @property
+    def blockers(self) -> list[str]:
+        blockers = [self.lock_reason] if self.lock_reason else []
+        blockers += [
+            f"{finding.code} is {finding.get_status_display().lower()}, not done."
+            for finding in self.unfinished_findings
+        ]
+        blockers += [
+            f"{link.finding.code} depends on {link.depends_on.code}, which is "
+            f"{link.depends_on.get_status_display().lower()}."
+            for link in self.outside_dependencies
+        ]
+        blockers += [
+            f"{item.finding.code}: “{item.text}” is not ticked." for item in self.unticked_items
+        ]
+        return blockers
+
+
+def phase_readiness(phase: Phase) -> Readiness:
+    """Everything that blocks signing `phase` off, in a fixed number of queries."""
+    return Readiness(
+        lock_reason=lock_reason_for(phase),
+        unfinished_findings=list(phase.findings.exclude(status__in=FINISHED).order_by("code")),
+        outside_dependencies=list(
+            Dependency.objects.filter(finding__phase=phase)
+            .exclude(depends_on__phase=phase)
+            .exclude(depends_on__status__in=FINISHED)
+            .select_related("finding", "depends_on")
+            .order_by("finding__code", "depends_on__code")
+        ),
+        unticked_items=list(
+            ChecklistItem.objects.filter(finding__phase=phase, checked=False)
+            .select_related("finding")
+            .order_by("finding__code", "position")
+        ),
+    )
+
+
+def checklist_counts_by_phase() -> dict[int, tuple[int, int]]:
+    """Map phase id to (ticked items, all items), in one query."""
+    rows = (
+        ChecklistItem.objects.values("finding__phase")
+        .annotate(total=Count("pk"), ticked=Count("pk", filter=Q(checked=True)))
+        .order_by()
+    )
+    return {row["finding__phase"]: (row["ticked"], row["total"]) for row in rows}

@@ -1,0 +1,110 @@
+"""The finding lifecycle: planned → in progress → in review → done, and back one step."""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from findings.gates import FINISHED, lock_reason_for
+from findings.models import Finding, Phase, Status
+from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.services.errors import PhaseLocked, Refused, StaleVersion
+
+FORWARD = {
+    Status.PLANNED: Status.IN_PROGRESS,
+    Status.IN_PROGRESS: Status.IN_REVIEW,
+    Status.IN_REVIEW: Status.DONE,
+}
+BACKWARD = {target: source for source, target in FORWARD.items()}
+
+
+def allowed_targets(status: str) -> list[str]:
+    """The statuses a finding in `status` may move to, forward first."""
+    return [s for s in (FORWARD.get(status), BACKWARD.get(status)) if s is not None]
+
+
+def transition_blockers(finding: Finding, target: str) -> list[str]:
+    """Why `finding` may not move to `target` now; empty when it may.
+
+    Checks the lifecycle and the rules that guard it: work starts only when every dependency is
+    done (or was completed before the plan), and a finding is done only when, besides that, every
+    checklist item is ticked.
+    """
+    current = Status(finding.status)
+    if target not in allowed_targets(current):
+        allowed = ", ".join(Status(s).label.lower() for s in allowed_targets(current)) or "nothing"
+        return [f"{finding.code} is {current.label.lower()}; it can move to {allowed}."]
+    if target not in (Status.IN_PROGRESS, Status.DONE) or target == BACKWARD.get(current):
+        return []
+    blockers = [
+        f"{link.depends_on.code} is {link.depends_on.get_status_display().lower()}, not done."
+        for link in finding.dependency_links.select_related("depends_on").order_by(
+            "depends_on__code"
+        )
+        if link.depends_on.status not in FINISHED
+    ]
+    if target == Status.DONE:
+        blockers += [
+            f"“{text}” is not ticked."
+            for text in finding.checklist_items.filter(checked=False)
+            .order_by("position")
+            .values_list("text", flat=True)
+        ]
+    return blockers
+
+
+def status_change_problems(finding: Finding, target: str) -> list[str]:
+    """Everything that refuses moving `finding` (as stored) to `target`: a lock, then the rules."""
+    lock_reason = lock_reason_for(finding.phase)
+    if lock_reason:
+        return [f"{finding.code} cannot be changed. {lock_reason}"]
+    return transition_blockers(finding, target)
+
+
+def finding_status_set(
+    *, finding_id: int, target: str, expected_version: int, context: ActionContext
+) -> Finding:
+    """Move a finding to `target` under the lifecycle's rules, if nobody changed it meanwhile.
+
+    Raises PermissionDenied, Finding.DoesNotExist, PhaseLocked, StaleVersion or Refused.
+    """
+    permission = permission_used(context, "findings.change_finding_status")
+    with transaction.atomic():
+        phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding_id)
+        if phase_id is not None:
+            Phase.objects.select_for_update().filter(pk=phase_id).first()
+        finding = (
+            Finding.objects.select_for_update(of=("self",))
+            .select_related("phase")
+            .get(pk=finding_id)
+        )
+        if finding.status == target:
+            return finding
+        lock_reason = lock_reason_for(finding.phase)
+        if lock_reason:
+            raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
+        if finding.version != expected_version:
+            raise StaleVersion(
+                f"{finding.code} changed after your page loaded (it is now "
+                f"{finding.get_status_display().lower()}). Your change was not applied.",
+                current=finding,
+            )
+        blockers = transition_blockers(finding, target)
+        if blockers:
+            raise Refused(
+                f"{finding.code} cannot move to {Status(target).label.lower()}.", blockers
+            )
+        before = {"status": finding.status, "version": finding.version}
+        Finding.objects.filter(pk=finding.pk).update(
+            status=target, version=F("version") + 1, updated_at=timezone.now()
+        )
+        finding.refresh_from_db(fields=["status", "version", "updated_at"])
+        audit_record(
+            context=context,
+            action="finding.status_changed",
+            obj=finding,
+            permission=permission,
+            before=before,
+            after={"status": finding.status, "version": finding.version},
+            finding=finding,
+        )
+    return finding

@@ -1,0 +1,63 @@
+"""Personas and the seeded catalogue, shared by every test module.
+
+The groups come from findings.roles through the post_migrate signal, so the personas join the
+real groups with their real permissions rather than permissions granted test by test.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from findings.roles import ADMIN, REVIEWER, SIGNOFF_LEAD, VIEWER
+from findings.services.audit import ActionContext
+from findings.services.catalogue import catalogue_load
+
+PASSWORD = "correct horse battery staple"
+
+
+def _user_in(username: str, *groups: str, **flags):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **flags)
+    # Group.objects.get fails loudly if post_migrate did not create the role's group.
+    user.groups.set([Group.objects.get(name=name) for name in groups])
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return _user_in("viewer", VIEWER)
+
+
+@pytest.fixture
+def reviewer(db):
+    return _user_in("reviewer", REVIEWER)
+
+
+@pytest.fixture
+def lead(db):
+    return _user_in("lead", SIGNOFF_LEAD)
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user_in("admin", ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def outsider(db):
+    return _user_in("outsider")
+
+
+@pytest.fixture
+def system_context():
+    return ActionContext.system("test")
+
+
+@pytest.fixture
+def catalogue(db, system_context):
+    return catalogue_load(context=system_context)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
