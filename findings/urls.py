@@ -1,7 +1,7 @@
 from django.urls import path
 
-from findings import views
+from findings.views import dashboard
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
 ]
