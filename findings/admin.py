@@ -126,27 +126,23 @@ def _messages_of(error: Exception) -> list[str]:
 
 
 def _save_dependency_formset(formset, context: ActionContext) -> None:
+    # commit=False writes nothing; it sorts the rows into new, changed and deleted objects.
+    formset.save(commit=False)
     for dependency in formset.deleted_objects:
         dependency_remove(dependency=dependency, context=context)
-    for form in formset.forms:
-        if form in formset.deleted_forms or not form.has_changed():
-            continue
-        dependency = form.instance
-        if dependency.pk:
-            # Changing a row's target is a removal of the old dependency and an addition.
-            dependency_remove(dependency=Dependency.objects.get(pk=dependency.pk), context=context)
-        dependency_add(
-            finding=formset.instance, depends_on=form.cleaned_data["depends_on"], context=context
-        )
+    for dependency, _ in formset.changed_objects:
+        # Changing a row's target is a removal of the old dependency and an addition.
+        dependency_remove(dependency=Dependency.objects.get(pk=dependency.pk), context=context)
+        dependency_add(finding=formset.instance, depends_on=dependency.depends_on, context=context)
+    for dependency in formset.new_objects:
+        dependency_add(finding=formset.instance, depends_on=dependency.depends_on, context=context)
 
 
 def _save_checklist_formset(formset, context: ActionContext) -> None:
+    formset.save(commit=False)
     for item in formset.deleted_objects:
         checklist_item_delete(item=item, context=context)
-    for form in formset.forms:
-        if form in formset.deleted_forms or not form.has_changed():
-            continue
-        item = form.instance
+    for item in [*(item for item, _ in formset.changed_objects), *formset.new_objects]:
         item.finding = formset.instance
         checklist_item_save(item=item, context=context)
 

@@ -98,10 +98,11 @@ def phase_readiness(phase: Phase) -> Readiness:
     )
 
 
-def checklist_counts_by_phase() -> dict[int, tuple[int, int]]:
-    """Map phase id to (ticked items, all items), in one query."""
+def checklist_counts_by_phase(phase_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Map each of these phases' ids to (ticked items, all items), in one query."""
     rows = (
-        ChecklistItem.objects.values("finding__phase")
+        ChecklistItem.objects.filter(finding__phase__in=phase_ids)
+        .values("finding__phase")
         .annotate(total=Count("pk"), ticked=Count("pk", filter=Q(checked=True)))
         .order_by()
     )

@@ -141,6 +141,8 @@ class Finding(models.Model):
                 condition=(
                     models.Q(effort_min_days__isnull=True, effort_max_days__isnull=True)
                     | models.Q(
+                        effort_min_days__isnull=False,
+                        effort_max_days__isnull=False,
                         effort_min_days__gte=1,
                         effort_max_days__gte=models.F("effort_min_days"),
                     )

@@ -109,7 +109,8 @@ def checklist_item_set(
 
 def _lock_phase_of_item(item_id: int):
     """Lock the item's phase row first, as signing off does, so the two serialise."""
-    finding = Finding.objects.select_related("phase").get(checklist_items__pk=item_id)
+    finding_id = ChecklistItem.objects.values_list("finding_id", flat=True).get(pk=item_id)
+    finding = Finding.objects.select_related("phase").get(pk=finding_id)
     if finding.phase_id is not None:
         Phase.objects.select_for_update().filter(pk=finding.phase_id).first()
     return finding

@@ -17,6 +17,22 @@ AUDITED_FINDING_FIELDS = [
 ]
 
 
+TEXT_FIELDS = [
+    field.name
+    for field in Finding._meta.concrete_fields
+    if field.get_internal_type() == "TextField"
+]
+
+
+def normalise_line_breaks(finding: Finding) -> None:
+    """Store text with LF line breaks, as browsers submit CRLF whatever the page held.
+
+    Without this an admin saving an untouched form would record every text section as changed.
+    """
+    for name in TEXT_FIELDS:
+        setattr(finding, name, getattr(finding, name).replace("\r\n", "\n"))
+
+
 def finding_snapshot(finding: Finding) -> dict:
     """The finding's editable fields as JSON-ready values, for before/after in the audit trail."""
     return {
@@ -32,6 +48,7 @@ def finding_create(
     permission = permission_used(context, "findings.add_finding")
     with transaction.atomic():
         finding = Finding(**fields)
+        normalise_line_breaks(finding)
         finding.full_clean()
         finding.save()
         audit_record(
@@ -66,6 +83,7 @@ def _create_standard_checklist(finding: Finding) -> None:
 def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
     """Save the edits already applied to `finding`, recording exactly which fields changed."""
     permission = permission_used(context, "findings.change_finding")
+    normalise_line_breaks(finding)
     finding.full_clean()
     with transaction.atomic():
         stored = Finding.objects.select_for_update().get(pk=finding.pk)

@@ -30,6 +30,8 @@ def transition_blockers(finding: Finding, target: str) -> list[str]:
     checklist item is ticked.
     """
     current = Status(finding.status)
+    if target not in Status.values:
+        return [f"“{target}” is not a status; a finding is one of {', '.join(Status.values)}."]
     if target not in allowed_targets(current):
         allowed = ", ".join(Status(s).label.lower() for s in allowed_targets(current)) or "nothing"
         return [f"{finding.code} is {current.label.lower()}; it can move to {allowed}."]
@@ -90,9 +92,8 @@ def finding_status_set(
             )
         blockers = transition_blockers(finding, target)
         if blockers:
-            raise Refused(
-                f"{finding.code} cannot move to {Status(target).label.lower()}.", blockers
-            )
+            target_name = Status(target).label.lower() if target in Status.values else target
+            raise Refused(f"{finding.code} cannot move to {target_name}.", blockers)
         before = {"status": finding.status, "version": finding.version}
         Finding.objects.filter(pk=finding.pk).update(
             status=target, version=F("version") + 1, updated_at=timezone.now()

@@ -1,0 +1,31 @@
+from django import forms
+
+from findings.models import Status
+
+MAX_VERSION = 2**31 - 1
+
+
+class ChecklistTickForm(forms.Form):
+    """The state a reviewer wants an item in, and the version of the item their page showed.
+
+    The page sends a hidden "false" before the checkbox's "true", so an unticked box still says
+    what it wants; a QueryDict gives the last value.
+    """
+
+    checked = forms.TypedChoiceField(
+        choices=[("true", "ticked"), ("false", "unticked")],
+        coerce=lambda value: value == "true",
+    )
+    version = forms.IntegerField(min_value=1, max_value=MAX_VERSION)
+
+
+class StatusChangeForm(forms.Form):
+    target = forms.ChoiceField(
+        choices=[(s.value, s.label) for s in Status if s != Status.COMPLETED]
+    )
+    version = forms.IntegerField(min_value=1, max_value=MAX_VERSION)
+
+
+def form_errors_sentence(form: forms.Form) -> str:
+    """All of a form's errors as one sentence naming each field, for a refusal message."""
+    return " ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())

@@ -1,0 +1,29 @@
+"""Template filters for user-written text: ``{% load findings_extras %}``.
+
+Both filters return the SafeString that findings.markdown builds after sanitising; they never mark
+anything safe themselves, hence ``is_safe=False``.
+"""
+
+from django import template
+from django.utils.safestring import SafeString
+
+from findings.markdown import render_code, render_markdown
+
+register = template.Library()
+
+
+def _as_text(value) -> str:
+    # A nullable field gives None, which should render as nothing rather than the word "None".
+    return "" if value is None else str(value)
+
+
+@register.filter(name="markdown", is_safe=False)
+def markdown_filter(value) -> SafeString:
+    """``{{ finding.notes|markdown }}``: Markdown rendered and sanitised."""
+    return render_markdown(_as_text(value))
+
+
+@register.filter(name="highlight", is_safe=False)
+def highlight_filter(value, language: str) -> SafeString:
+    """``{{ finding.query|highlight:"sql" }}``: plain code (``"sql"`` or ``"go"``) highlighted."""
+    return render_code(_as_text(value), language)

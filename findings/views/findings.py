@@ -1,0 +1,146 @@
+from http import HTTPStatus
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from findings.forms import ChecklistTickForm, StatusChangeForm, form_errors_sentence
+from findings.gates import FINISHED
+from findings.models import ChecklistItem, ChecklistSection, Finding, Status
+from findings.selectors import finding_history, phase_card_for
+from findings.services.audit import ActionContext
+from findings.services.checklist import checklist_item_set
+from findings.services.errors import PhaseLocked, Refused, StaleVersion
+from findings.services.status import allowed_targets, finding_status_set, transition_blockers
+
+PAGE = "findings/finding_detail.html"
+
+
+def _get_finding(code: str) -> Finding:
+    return get_object_or_404(
+        Finding.objects.select_related("phase", "owner", "document__phase"), code=code
+    )
+
+
+@require_GET
+def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
+    finding = _get_finding(code)
+    return render(request, PAGE, finding_page_context(finding, request.user))
+
+
+@require_POST
+def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = get_object_or_404(ChecklistItem.objects.select_related("finding"), pk=item_id)
+    form = ChecklistTickForm(request.POST)
+    if not form.is_valid():
+        message = f"The tick was not understood. {form_errors_sentence(form)}"
+        return _refuse(request, item.finding, HTTPStatus.BAD_REQUEST, message, item=item)
+    try:
+        item = checklist_item_set(
+            item_id=item.pk,
+            checked=form.cleaned_data["checked"],
+            expected_version=form.cleaned_data["version"],
+            context=ActionContext.from_request(request),
+        )
+    except PermissionDenied as refusal:
+        return _refuse(request, item.finding, HTTPStatus.FORBIDDEN, str(refusal), item=item)
+    except PhaseLocked as refusal:
+        return _refuse(request, item.finding, HTTPStatus.LOCKED, refusal.message, item=item)
+    except StaleVersion as refusal:
+        return _refuse(request, item.finding, HTTPStatus.CONFLICT, refusal.message, item=item)
+    if not request.htmx:
+        return redirect(f"{item.finding.get_absolute_url()}#item-{item.pk}")
+    context = finding_page_context(_get_finding(item.finding.code), request.user)
+    return render(request, f"{PAGE}#tick-response", {**context, "item": item})
+
+
+@require_POST
+def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
+    finding = _get_finding(code)
+    form = StatusChangeForm(request.POST)
+    if not form.is_valid():
+        message = f"The status change was not understood. {form_errors_sentence(form)}"
+        return _refuse(request, finding, HTTPStatus.BAD_REQUEST, message)
+    try:
+        finding_status_set(
+            finding_id=finding.pk,
+            target=form.cleaned_data["target"],
+            expected_version=form.cleaned_data["version"],
+            context=ActionContext.from_request(request),
+        )
+    except PermissionDenied as refusal:
+        return _refuse(request, finding, HTTPStatus.FORBIDDEN, str(refusal))
+    except PhaseLocked as refusal:
+        return _refuse(request, finding, HTTPStatus.LOCKED, refusal.message)
+    except StaleVersion as refusal:
+        return _refuse(request, finding, HTTPStatus.CONFLICT, refusal.message)
+    except Refused as refusal:
+        message = f"{refusal.message} {' '.join(refusal.blockers)}"
+        return _refuse(request, finding, HTTPStatus.UNPROCESSABLE_ENTITY, message)
+    if not request.htmx:
+        return redirect(finding.get_absolute_url())
+    context = finding_page_context(_get_finding(code), request.user)
+    return render(request, f"{PAGE}#status-response", context)
+
+
+def _refuse(
+    request: HttpRequest,
+    finding: Finding,
+    status: HTTPStatus,
+    message: str,
+    item: ChecklistItem | None = None,
+) -> HttpResponse:
+    """Answer a refused change with the current state and the reason, changing nothing.
+
+    HTMX gets the fragment it asked to swap, showing the message beside it; a plain form post
+    gets the whole page with the message at the top.
+    """
+    context = finding_page_context(_get_finding(finding.code), request.user)
+    if request.htmx and item is not None:
+        current = next((i for i in context["items"] if i.pk == item.pk), item)
+        fragment = {**context, "item": current, "item_error": message}
+        return render(request, f"{PAGE}#checklist-item", fragment, status=status)
+    if request.htmx:
+        fragment = {**context, "status_error": message}
+        return render(request, f"{PAGE}#status-panel", fragment, status=status)
+    messages.error(request, message)
+    return render(request, PAGE, context, status=status)
+
+
+def finding_page_context(finding: Finding, user) -> dict:
+    items = list(finding.checklist_items.select_related("checked_by").order_by("position"))
+    lock_reason = ""
+    phase_card = phase_card_for(finding.phase)
+    if phase_card is not None:
+        lock_reason = phase_card.lock_reason
+    can_change_status = user.has_perm("findings.change_finding_status") and not lock_reason
+    return {
+        "finding": finding,
+        "items": items,
+        "sections": [
+            (label, [item for item in items if item.section == value])
+            for value, label in ChecklistSection.choices
+        ],
+        "items_ticked": sum(item.checked for item in items),
+        "items_total": len(items),
+        "dependencies": list(
+            finding.dependency_links.select_related("depends_on").order_by("depends_on__code")
+        ),
+        "dependants": list(
+            finding.dependant_links.select_related("finding").order_by("finding__code")
+        ),
+        "finished_statuses": FINISHED,
+        "phase_card": phase_card,
+        "lock_reason": lock_reason,
+        "can_tick": user.has_perm("findings.tick_checklistitem") and not lock_reason,
+        "can_change_status": can_change_status,
+        "status_targets": [
+            (target, Status(target).label, transition_blockers(finding, target))
+            for target in allowed_targets(finding.status)
+        ]
+        if can_change_status
+        else [],
+        "history": finding_history(finding),
+    }
