@@ -29,3 +29,19 @@ class StatusChangeForm(forms.Form):
 def form_errors_sentence(form: forms.Form) -> str:
     """All of a form's errors as one sentence naming each field, for a refusal message."""
     return " ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+
+
+class SignoffForm(forms.Form):
+    comment = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What you checked, for the record.",
+    )
+
+
+class RevokeSignoffForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why this signoff no longer stands.",
+    )

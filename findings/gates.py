@@ -24,56 +24,80 @@ def lock_reasons(phases: list[Phase]) -> dict[int, str]:
     waiting_on = None
     for phase in phases:
         if waiting_on is not None:
-            reasons[phase.pk] = (
-                f"Locked until phase {waiting_on.code} {waiting_on.name} is signed off."
-            )
+            reasons[phase.pk] = lock_reason_waiting_on(waiting_on)
         elif phase.requires_signoff and not phase.has_active_signoff:
             waiting_on = phase
     return reasons
 
 
-def lock_reason_for(phase: Phase | None) -> str:
-    """Why `phase` is locked, or "" when work in it may go on. One query."""
+def unsigned_gate_before(phase: Phase | None) -> Phase | None:
+    """The earliest gated phase before `phase` that has no active signoff. One query."""
     if phase is None:
-        return ""
-    unsigned_gate = (
+        return None
+    return (
         Phase.objects.filter(order__lt=phase.order, requires_signoff=True)
         .exclude(Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))))
         .order_by("order")
         .first()
     )
-    if unsigned_gate is None:
+
+
+def lock_reason_waiting_on(gate: Phase | None) -> str:
+    if gate is None:
         return ""
-    return f"Locked until phase {unsigned_gate.code} {unsigned_gate.name} is signed off."
+    return f"Locked until phase {gate.code} {gate.name} is signed off."
+
+
+def lock_reason_for(phase: Phase | None) -> str:
+    """Why `phase` is locked, or "" when work in it may go on. One query."""
+    return lock_reason_waiting_on(unsigned_gate_before(phase))
 
 
 @dataclass
 class Readiness:
     """What stands between a phase and its signoff; ready when there is nothing."""
 
-    lock_reason: str = ""
+    waiting_on: Phase | None = None
     unticked_items: list[ChecklistItem] = field(default_factory=list)
     unfinished_findings: list[Finding] = field(default_factory=list)
     outside_dependencies: list[Dependency] = field(default_factory=list)
 
     @property
     def is_ready(self) -> bool:
-        return not self.blockers
+        return not self.linked_blockers
 
     @property
     def blockers(self) -> list[str]:
-        blockers = [self.lock_reason] if self.lock_reason else []
+        return [text for text, _ in self.linked_blockers]
+
+    @property
+    def linked_blockers(self) -> list[tuple[str, str]]:
+        """Each blocker with the address of the page where it can be cleared."""
+        blockers = []
+        if self.waiting_on is not None:
+            gate = self.waiting_on
+            blockers.append((lock_reason_waiting_on(gate), f"/phases/{gate.code}/"))
         blockers += [
-            f"{finding.code} is {finding.get_status_display().lower()}, not done."
+            (
+                f"{finding.code} is {finding.get_status_display().lower()}, not done.",
+                f"/findings/{finding.code}/",
+            )
             for finding in self.unfinished_findings
         ]
         blockers += [
-            f"{link.finding.code} depends on {link.depends_on.code}, which is "
-            f"{link.depends_on.get_status_display().lower()}."
+            (
+                f"{link.finding.code} depends on {link.depends_on.code}, which is "
+                f"{link.depends_on.get_status_display().lower()}.",
+                f"/findings/{link.depends_on.code}/",
+            )
             for link in self.outside_dependencies
         ]
         blockers += [
-            f"{item.finding.code}: “{item.text}” is not ticked." for item in self.unticked_items
+            (
+                f"{item.finding.code}: “{item.text}” is not ticked.",
+                f"/findings/{item.finding.code}/#item-{item.pk}",
+            )
+            for item in self.unticked_items
         ]
         return blockers
 
@@ -81,7 +105,7 @@ class Readiness:
 def phase_readiness(phase: Phase) -> Readiness:
     """Everything that blocks signing `phase` off, in a fixed number of queries."""
     return Readiness(
-        lock_reason=lock_reason_for(phase),
+        waiting_on=unsigned_gate_before(phase),
         unfinished_findings=list(phase.findings.exclude(status__in=FINISHED).order_by("code")),
         outside_dependencies=list(
             Dependency.objects.filter(finding__phase=phase)

@@ -296,6 +296,10 @@ class Signoff(models.Model):
     )
     signed_at = models.DateTimeField()
     comment = models.TextField(blank=True)
+    # What the signer approved: a digest of the phase's content and the content itself, so a later
+    # change can be detected whichever way it was made, and shown.
+    fingerprint = models.CharField(max_length=64)
+    approved_content = models.JSONField(default=dict)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -305,6 +309,9 @@ class Signoff(models.Model):
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.TextField(blank=True)
+    revoked_automatically = models.BooleanField(
+        default=False, help_text="Revoked because the approved content changed."
+    )
 
     objects = SignoffQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ from findings.gates import lock_reason_for
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.errors import PhaseLocked, StaleVersion
+from findings.services.signoffs import signoffs_revalidate
 
 EDITABLE_ITEM_FIELDS = ["section", "text", "position"]
 
@@ -43,6 +44,7 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
                 after=after,
                 finding=item.finding,
             )
+            signoffs_revalidate(phase_ids=[item.finding.phase_id], context=context)
     return item
 
 
@@ -63,6 +65,7 @@ def checklist_item_delete(*, item: ChecklistItem, context: ActionContext) -> Non
             finding=item.finding,
         )
         item.delete()
+        signoffs_revalidate(phase_ids=[item.finding.phase_id], context=context)
 
 
 def checklist_item_set(
@@ -104,6 +107,7 @@ def checklist_item_set(
             after={"checked": item.checked, "version": item.version},
             finding=item.finding,
         )
+        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return item
 
 

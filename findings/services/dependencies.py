@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from findings.models import ChecklistItem, Dependency, Finding, cycle_message
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.services.signoffs import signoffs_revalidate
 
 DEPENDENCY_ITEM_TEMPLATE = next(
     text for _, text in STANDARD_CHECKLIST if DEPENDENCY_PLACEHOLDER in text
@@ -79,6 +80,7 @@ def dependency_add(*, finding: Finding, depends_on: Finding, context: ActionCont
             finding=finding,
         )
         _rewrite_dependency_item(finding=finding, context=context, permission=permission)
+        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return dependency
 
 
@@ -96,6 +98,7 @@ def dependency_remove(*, dependency: Dependency, context: ActionContext) -> None
         )
         dependency.delete()
         _rewrite_dependency_item(finding=finding, context=context, permission=permission)
+        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
 
 
 def _rewrite_dependency_item(*, finding: Finding, context: ActionContext, permission: str) -> None:

@@ -8,6 +8,7 @@ from findings.models import ChecklistItem, Finding, Status
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.dependencies import dependency_add, dependency_text
+from findings.services.signoffs import signoffs_revalidate
 from findings.services.status import status_change_problems
 
 AUDITED_FINDING_FIELDS = [
@@ -63,6 +64,7 @@ def finding_create(
             dependency_add(finding=finding, depends_on=dependency, context=context)
         if finding.status != Status.COMPLETED:
             _create_standard_checklist(finding)
+        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return finding
 
 
@@ -107,4 +109,5 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
             after={name: after[name] for name in changed},
             finding=finding,
         )
+        signoffs_revalidate(phase_ids=[stored.phase_id, finding.phase_id], context=context)
     return finding

@@ -8,6 +8,7 @@ from findings.gates import FINISHED, lock_reason_for
 from findings.models import Finding, Phase, Status
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
+from findings.services.signoffs import signoffs_revalidate
 
 FORWARD = {
     Status.PLANNED: Status.IN_PROGRESS,
@@ -108,4 +109,5 @@ def finding_status_set(
             after={"status": finding.status, "version": finding.version},
             finding=finding,
         )
+        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return finding

@@ -1,0 +1,137 @@
+from http import HTTPStatus
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from findings.forms import RevokeSignoffForm, SignoffForm, form_errors_sentence
+from findings.gates import phase_readiness
+from findings.models import Phase
+from findings.selectors import phase_card_for
+from findings.services.audit import ActionContext
+from findings.services.errors import Refused
+from findings.services.signoffs import (
+    SIGN_PERMISSION,
+    content_changes,
+    content_fingerprint,
+    phase_content,
+    signing_problems,
+    signoff_revoke,
+    signoff_sign,
+)
+
+PAGE = "findings/phase_detail.html"
+
+
+def _get_phase(code: str) -> Phase:
+    return get_object_or_404(Phase, code=code.upper())
+
+
+@require_GET
+def phase_detail(request: HttpRequest, code: str) -> HttpResponse:
+    phase = _get_phase(code)
+    return render(request, PAGE, phase_page_context(phase, request.user))
+
+
+@require_POST
+def phase_sign(request: HttpRequest, code: str) -> HttpResponse:
+    phase = _get_phase(code)
+    form = SignoffForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, phase, HTTPStatus.BAD_REQUEST, form_errors_sentence(form), form)
+    try:
+        signoff_sign(
+            phase_id=phase.pk,
+            comment=form.cleaned_data["comment"],
+            context=ActionContext.from_request(request),
+        )
+    except PermissionDenied as refusal:
+        return _refuse(request, phase, HTTPStatus.FORBIDDEN, str(refusal), form)
+    except Refused as refusal:
+        message = " ".join([refusal.message, *refusal.blockers])
+        return _refuse(request, phase, HTTPStatus.UNPROCESSABLE_ENTITY, message, form)
+    return _changed(request, phase, f"Phase {phase.code} is signed off.")
+
+
+@require_POST
+def phase_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    phase = _get_phase(code)
+    form = RevokeSignoffForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, phase, HTTPStatus.BAD_REQUEST, form_errors_sentence(form))
+    try:
+        signoff_revoke(
+            phase_id=phase.pk,
+            reason=form.cleaned_data["reason"],
+            context=ActionContext.from_request(request),
+        )
+    except PermissionDenied as refusal:
+        return _refuse(request, phase, HTTPStatus.FORBIDDEN, str(refusal))
+    except Refused as refusal:
+        return _refuse(request, phase, HTTPStatus.UNPROCESSABLE_ENTITY, refusal.message)
+    return _changed(request, phase, f"The signoff of phase {phase.code} is revoked.")
+
+
+def _changed(request: HttpRequest, phase: Phase, message: str) -> HttpResponse:
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(f"/phases/{phase.code}/")
+    context = {**phase_page_context(phase, request.user), "gate_message": message}
+    return render(request, f"{PAGE}#phase-gate", context)
+
+
+def _refuse(request, phase: Phase, status: HTTPStatus, message: str, sign_form=None):
+    context = phase_page_context(phase, request.user)
+    if sign_form is not None:
+        context["sign_form"] = sign_form
+    if request.htmx:
+        return render(
+            request, f"{PAGE}#phase-gate", {**context, "gate_error": message}, status=status
+        )
+    messages.error(request, message)
+    return render(request, PAGE, context, status=status)
+
+
+def phase_page_context(phase: Phase, user) -> dict:
+    card = phase_card_for(phase)
+    readiness = phase_readiness(phase)
+    signoff = card.signoff
+    current_content = phase_content(phase.pk)
+    current_fingerprint = content_fingerprint(current_content)
+    may_sign = user.has_perm(SIGN_PERMISSION)
+    signing_refusals = signing_problems(phase=phase, user=user) if may_sign else []
+    return {
+        "phase": phase,
+        "card": card,
+        "readiness": readiness,
+        "findings": list(
+            phase.findings.select_related("owner")
+            .annotate(
+                items_total=Count("checklist_items"),
+                items_ticked=Count("checklist_items", filter=Q(checklist_items__checked=True)),
+            )
+            .order_by("code")
+        ),
+        "documents": list(phase.documents.order_by("sequence")),
+        "signoff": signoff,
+        "signoff_history": list(
+            phase.signoffs.select_related("signed_by", "revoked_by").order_by("-signed_at")[:20]
+        ),
+        "current_fingerprint": current_fingerprint,
+        "content_matches": signoff is not None and signoff.fingerprint == current_fingerprint,
+        "content_changes": content_changes(signoff.approved_content, current_content)
+        if signoff is not None
+        else [],
+        "can_sign": phase.requires_signoff
+        and signoff is None
+        and may_sign
+        and readiness.is_ready
+        and not signing_refusals,
+        "signing_refusals": signing_refusals,
+        "can_revoke": signoff is not None and may_sign,
+        "sign_form": SignoffForm(),
+        "revoke_form": RevokeSignoffForm(),
+    }
