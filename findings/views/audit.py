@@ -1,0 +1,37 @@
+"""The audit log: every recorded change, newest first, filtered and paged like the findings."""
+
+from django.db.models import QuerySet
+
+from findings.filters import AuditEventFilter
+from findings.models import AuditEvent
+from findings.tables import AuditEventTable
+from findings.views.finding_list import FilteredTableView
+
+LOG_FIELDS = (
+    "created_at",
+    "actor_username",
+    "action",
+    "object_repr",
+    "permission",
+    "request_id",
+    "finding",
+    "finding__code",
+)
+
+
+class AuditListView(FilteredTableView):
+    permission_required = "findings.view_auditevent"
+    filterset_class = AuditEventFilter
+    table_class = AuditEventTable
+    template_name = "findings/audit_list.html"
+    partial_name = "audit-table"
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        return (
+            AuditEvent.objects.select_related("finding")
+            .only(*LOG_FIELDS)
+            .order_by("-created_at", "-id")
+        )
+
+
+audit_list = AuditListView.as_view()

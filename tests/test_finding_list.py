@@ -1,0 +1,442 @@
+"""The findings table at /findings/: access, filters, sorting, paging, HTMX and query count."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from findings.models import (
+    ChecklistItem,
+    Dependency,
+    Finding,
+    Phase,
+    Priority,
+    Signoff,
+    Status,
+)
+from findings.services.dependencies import dependency_add
+
+# Session, user, the user's own and group permissions, phase locks, phase and owner choices,
+# the row count and the rows.
+FULL_PAGE_QUERIES = 9
+SEVEN_COMPLETED = ["BF-001", "BF-003", "BF-004", "BF-005", "BL-002", "BL-008", "SI-003"]
+
+
+def codes_in(response) -> list[str]:
+    """The finding codes of the table's rows, in the order shown."""
+    return re.findall(r'href="/findings/([A-Z]{2}-\d{3})/"', response.content.decode())
+
+
+def planned_codes() -> list[str]:
+    return list(Finding.objects.filter(status=Status.PLANNED).values_list("code", flat=True))
+
+
+@pytest.fixture
+def viewer_client(client, viewer, catalogue):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def varied(catalogue):
+    """Give the seeded findings different owners, efforts, progress and statuses to sort by."""
+    users = get_user_model().objects
+    Finding.objects.filter(code="SI-004").update(owner=users.create_user("amy"))
+    Finding.objects.filter(code="BL-009").update(owner=users.create_user("zed"))
+    Finding.objects.filter(code="BL-004").update(effort_min_days=2, effort_max_days=3)
+    Finding.objects.filter(code="SI-002").update(effort_min_days=5, effort_max_days=8)
+    Finding.objects.filter(code="SI-005").update(status=Status.IN_REVIEW)
+    ChecklistItem.objects.filter(finding__code="SI-006", position=1).update(
+        checked=True, checked_at=timezone.now()
+    )
+
+
+def add_generated_findings(count: int) -> None:
+    """Add `count` findings with owners, checklists and dependencies, in a few queries."""
+    phases = list(Phase.objects.order_by("order"))
+    owners = [get_user_model().objects.create_user(f"owner{n}") for n in range(5)]
+    findings = Finding.objects.bulk_create(
+        Finding(
+            code=f"SI-{100 + n}",
+            title=f"Generated finding {n}",
+            phase=phases[n % len(phases)],
+            priority=Priority.HIGH,
+            priority_unconfirmed=n % 2 == 0,
+            owner=owners[n % len(owners)],
+            effort_min_days=1 + n % 3,
+            effort_max_days=3 + n % 3,
+        )
+        for n in range(count)
+    )
+    now = timezone.now()
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            finding=finding,
+            section="mandatory",
+            text=f"Check {position}",
+            position=position,
+            checked=position <= n % 5,
+            checked_at=now if position <= n % 5 else None,
+        )
+        for n, finding in enumerate(findings)
+        for position in range(1, 6)
+    )
+    Dependency.objects.bulk_create(
+        Dependency(finding=finding, depends_on=findings[0]) for finding in findings[1:100]
+    )
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client, catalogue):
+    response = client.get("/findings/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/findings/"
+
+
+def test_it_refuses_users_without_a_role(client, outsider, catalogue):
+    client.force_login(outsider)
+
+    assert client.get("/findings/").status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["viewer", "reviewer", "lead", "admin_user"])
+def test_it_shows_every_role_the_findings(client, catalogue, persona, request):
+    client.force_login(request.getfixturevalue(persona))
+
+    response = client.get("/findings/")
+
+    assert response.status_code == 200
+    assert "SI-001" in codes_in(response)
+
+
+def test_it_refuses_post(viewer_client):
+    assert viewer_client.post("/findings/").status_code == 405
+
+
+def test_it_lists_the_first_page_of_findings_by_code(viewer_client):
+    response = viewer_client.get("/findings/")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in content
+    assert codes_in(response) == list(
+        Finding.objects.order_by("code")[:25].values_list("code", flat=True)
+    )
+    assert "Findings 1–25 of 30" in content
+
+
+def test_it_shows_phase_priority_status_progress_and_effort(viewer_client, varied):
+    content = viewer_client.get("/findings/?q=BL-004").content.decode()
+
+    assert '<span class="code">2C</span> Performance' in content
+    assert 'High <span class="badge badge-unconfirmed">unconfirmed</span>' in content
+    assert '<span class="status status-planned">Planned</span>' in content
+    assert '<progress value="0" max="13"></progress> 0/13' in content
+    assert "2–3 days" in content
+
+
+def test_it_shows_ticked_items_and_missing_estimates(viewer_client, varied):
+    content = viewer_client.get("/findings/?q=SI-006").content.decode()
+
+    assert '<progress value="1" max="13"></progress> 1/13' in content
+    assert "not estimated" in content
+    assert "unconfirmed" in content
+
+
+def test_it_marks_a_confirmed_priority_without_the_marker(viewer_client):
+    content = viewer_client.get("/findings/?q=SI-001").content.decode()
+
+    assert "Critical" in content
+    assert "badge-unconfirmed" not in content
+
+
+def test_it_marks_findings_in_locked_phases_with_the_reason(viewer_client):
+    locked = viewer_client.get("/findings/?q=SI-004").content.decode()
+    open_ = viewer_client.get("/findings/?q=SI-001").content.decode()
+
+    assert "badge-locked" in locked
+    assert "Locked until phase 2A Foundation is signed off." in locked
+    assert "badge-locked" not in open_
+
+
+def test_it_drops_the_lock_once_the_gate_is_signed_off(viewer_client, lead):
+    Signoff.objects.create(
+        phase=Phase.objects.get(code="2A"), signed_by=lead, signed_at=timezone.now()
+    )
+
+    content = viewer_client.get("/findings/?q=SI-004").content.decode()
+
+    assert "badge-locked" not in content
+
+
+def test_it_filters_by_phase(viewer_client):
+    response = viewer_client.get("/findings/?phase=2A")
+
+    assert codes_in(response) == ["BF-002", "SI-001", "SI-002"]
+
+
+def test_it_searches_codes_and_titles(viewer_client):
+    by_code = viewer_client.get("/findings/?q=BL-01")
+    by_title = viewer_client.get("/findings/?q=concurrency")
+
+    assert codes_in(by_code) == ["BL-010", "BL-011", "BL-012", "BL-013", "BL-014"]
+    assert codes_in(by_title) == ["BF-002"]
+
+
+def test_it_filters_by_status(viewer_client):
+    assert codes_in(viewer_client.get("/findings/?status=completed")) == SEVEN_COMPLETED
+
+
+def test_it_filters_by_priority_and_category(viewer_client):
+    assert codes_in(viewer_client.get("/findings/?priority=CRITICAL")) == [
+        "BF-002",
+        "SI-001",
+        "SI-002",
+    ]
+    assert codes_in(viewer_client.get("/findings/?category=SI&status=planned")) == [
+        "SI-001",
+        "SI-002",
+        "SI-004",
+        "SI-005",
+        "SI-006",
+        "SI-007",
+    ]
+
+
+def test_it_filters_by_unconfirmed_priority(viewer_client):
+    unconfirmed = set(
+        Finding.objects.filter(phase__code__in=["2C", "2D"]).values_list("code", flat=True)
+    )
+
+    yes = viewer_client.get("/findings/?priority_unconfirmed=true&page=1")
+    yes_page_2 = viewer_client.get("/findings/?priority_unconfirmed=true&page=2")
+    no = viewer_client.get("/findings/?priority_unconfirmed=false")
+
+    assert len(unconfirmed) == 17
+    assert set(codes_in(yes) + codes_in(yes_page_2)) == unconfirmed
+    assert set(codes_in(no)).isdisjoint(unconfirmed)
+    assert len(codes_in(no)) == 13
+
+
+def test_it_filters_by_owner(viewer_client, varied):
+    assert codes_in(viewer_client.get("/findings/?owner=amy")) == ["SI-004"]
+    assert "SI-004" not in codes_in(viewer_client.get("/findings/?owner=null"))
+
+
+def test_it_finds_every_planned_finding_ready_when_only_foundations_are_depended_on(
+    viewer_client,
+):
+    response = viewer_client.get("/findings/?ready=true")
+
+    # Every planned finding depends only on BF-001 and BL-002, both completed before the plan.
+    assert response.content.decode().count("Findings 1–23 of 23") == 1
+    assert codes_in(response) == planned_codes()
+
+
+def test_it_drops_a_finding_waiting_on_a_planned_dependency_from_ready(
+    viewer_client, system_context
+):
+    dependency_add(
+        finding=Finding.objects.get(code="SI-002"),
+        depends_on=Finding.objects.get(code="SI-001"),
+        context=system_context,
+    )
+
+    ready = codes_in(viewer_client.get("/findings/?ready=true"))
+    not_ready = codes_in(viewer_client.get("/findings/?ready=false"))
+
+    assert "SI-001" in ready
+    assert "SI-002" not in ready
+    assert "SI-002" in not_ready
+    assert set(SEVEN_COMPLETED) <= set(not_ready)
+
+
+def test_it_counts_a_done_dependency_as_finished(viewer_client, system_context):
+    dependency_add(
+        finding=Finding.objects.get(code="SI-002"),
+        depends_on=Finding.objects.get(code="SI-001"),
+        context=system_context,
+    )
+    Finding.objects.filter(code="SI-001").update(status=Status.DONE)
+
+    ready = codes_in(viewer_client.get("/findings/?ready=true"))
+
+    assert "SI-002" in ready
+    assert "SI-001" not in ready
+
+
+@pytest.mark.parametrize(
+    "sort, first",
+    [
+        ("code", "BF-001"),
+        ("-code", "SI-007"),
+        ("title", "BF-002"),
+        ("-title", "BL-001"),
+        ("phase", "BF-002"),
+        ("-phase", "BF-008"),
+        ("priority", "BF-002"),
+        ("-priority", "BF-008"),
+        ("status", "BF-002"),
+        ("-status", "BF-001"),
+        ("owner", "SI-004"),
+        ("-owner", "BL-009"),
+        ("checklist", "BF-002"),
+        ("-checklist", "SI-006"),
+        ("effort", "BL-004"),
+        ("-effort", "SI-002"),
+    ],
+)
+def test_it_sorts_by_every_column(viewer_client, varied, sort, first):
+    response = viewer_client.get(f"/findings/?sort={sort}")
+
+    assert response.status_code == 200
+    assert codes_in(response)[0] == first
+
+
+def test_it_puts_findings_without_a_value_last_whichever_way_it_sorts(viewer_client, varied):
+    ascending = codes_in(viewer_client.get("/findings/?sort=owner"))
+    descending = codes_in(viewer_client.get("/findings/?sort=-owner"))
+
+    assert ascending[:2] == ["SI-004", "BL-009"]
+    assert descending[:2] == ["BL-009", "SI-004"]
+
+
+def test_it_keeps_the_filters_in_the_sort_links(viewer_client):
+    content = viewer_client.get("/findings/?phase=2A").content.decode()
+
+    assert 'href="?phase=2A&amp;sort=title"' in content
+
+
+def test_it_pages_25_findings_at_a_time(viewer_client):
+    response = viewer_client.get("/findings/?page=2")
+
+    assert codes_in(response) == ["SI-003", "SI-004", "SI-005", "SI-006", "SI-007"]
+    assert "Findings 26–30 of 30" in response.content.decode()
+
+
+def test_it_ignores_a_requested_page_size(viewer_client):
+    assert len(codes_in(viewer_client.get("/findings/?per_page=1000"))) == 25
+    assert len(codes_in(viewer_client.get("/findings/?per_page=-5"))) == 25
+
+
+@pytest.mark.parametrize("page, expected_first", [("abc", "BF-001"), ("99", "SI-003")])
+def test_it_shows_the_nearest_page_for_a_page_that_does_not_exist(
+    viewer_client, page, expected_first
+):
+    response = viewer_client.get(f"/findings/?page={page}")
+
+    assert response.status_code == 200
+    assert codes_in(response)[0] == expected_first
+
+
+def test_it_refuses_filter_values_it_does_not_know_with_the_errors(viewer_client):
+    response = viewer_client.get("/findings/?phase=99&status=bogus&page=abc")
+
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert "Some filters were not understood" in content
+    assert "Phase: Select a valid choice." in content
+    assert "Status: Select a valid choice. bogus is not one of the available choices." in content
+    assert codes_in(response) == []
+
+
+def test_it_refuses_an_overlong_search(viewer_client):
+    assert viewer_client.get("/findings/?q=" + "x" * 101).status_code == 400
+
+
+def test_it_ignores_unknown_sort_columns_and_yes_no_values(viewer_client):
+    response = viewer_client.get("/findings/?sort=bogus&ready=maybe")
+
+    assert response.status_code == 200
+    assert codes_in(response)[0] == "BF-001"
+
+
+def test_it_renders_only_the_table_for_htmx(viewer_client):
+    response = viewer_client.get("/findings/?phase=2A&sort=-code", headers={"HX-Request": "true"})
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in content
+    assert 'id="finding-filters"' not in content
+    assert content.lstrip().startswith('<div id="finding-table"')
+    assert codes_in(response) == ["SI-002", "SI-001", "BF-002"]
+    # The filter form's hidden sort field follows the table's sort out of band.
+    assert (
+        '<input type="hidden" name="sort" id="finding-sort" value="-code" hx-swap-oob="true">'
+        in content
+    )
+
+
+def test_it_renders_the_same_result_in_a_full_page_without_htmx(viewer_client):
+    response = viewer_client.get("/findings/?phase=2A&sort=-code")
+
+    content = response.content.decode()
+    assert "<html" in content
+    assert 'id="finding-table"' in content
+    assert 'id="finding-filters"' in content
+    assert codes_in(response) == ["SI-002", "SI-001", "BF-002"]
+    assert "hx-swap-oob" not in content
+
+
+def test_it_renders_the_full_page_to_restore_htmx_history(viewer_client):
+    response = viewer_client.get(
+        "/findings/?phase=2A",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+
+    assert "<html" in response.content.decode()
+
+
+def test_it_shows_filter_errors_in_the_htmx_fragment(viewer_client):
+    response = viewer_client.get("/findings/?status=bogus", headers={"HX-Request": "true"})
+
+    assert response.status_code == 400
+    assert "Status: Select a valid choice." in response.content.decode()
+
+
+def test_it_wires_the_form_and_the_table_to_swap_only_the_table(viewer_client):
+    content = viewer_client.get("/findings/").content.decode()
+
+    assert (
+        '<div id="finding-table" class="table-region" hx-boost="true" '
+        'hx-target="#finding-table" hx-swap="outerHTML" hx-push-url="true">'
+    ) in content
+    assert 'action="/findings/"' in content
+    assert 'hx-get="/findings/"' in content
+    assert '<button type="submit">Filter</button>' in content
+    # Links to a finding's page leave the table and load the whole page.
+    assert '<a hx-boost="false" href="/findings/SI-001/">SI-001</a>' in content
+
+
+@pytest.mark.parametrize(
+    "url, queries",
+    [
+        ("/findings/", FULL_PAGE_QUERIES),
+        # Validating the phase code reads the phase; owner=null needs no lookup.
+        ("/findings/?phase=2C&ready=true&owner=null&q=S&sort=-checklist", FULL_PAGE_QUERIES + 1),
+        ("/findings/?priority_unconfirmed=true&sort=effort&page=2", FULL_PAGE_QUERIES),
+    ],
+)
+@pytest.mark.parametrize("extra_findings", [0, 300])
+def test_it_runs_a_fixed_number_of_queries_however_many_findings_exist(
+    viewer_client, django_assert_num_queries, url, queries, extra_findings
+):
+    add_generated_findings(extra_findings)
+
+    with django_assert_num_queries(queries):
+        response = viewer_client.get(url)
+
+    assert response.status_code == 200
+    assert len(codes_in(response)) > 0
+
+
+@pytest.mark.parametrize("extra_findings", [0, 300])
+def test_it_runs_fewer_fixed_queries_for_the_htmx_fragment(
+    viewer_client, django_assert_num_queries, extra_findings
+):
+    add_generated_findings(extra_findings)
+
+    # The fragment has no filter form, so neither choice list is read.
+    with django_assert_num_queries(FULL_PAGE_QUERIES - 2):
+        viewer_client.get("/findings/?sort=owner", headers={"HX-Request": "true"})
