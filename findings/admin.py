@@ -14,9 +14,15 @@ from findings.models import (
     TacticalDocument,
 )
 from findings.services.audit import ActionContext
+from findings.services.catalogue import catalogue_object_delete, catalogue_object_save
 from findings.services.checklist import checklist_item_delete, checklist_item_save
 from findings.services.dependencies import dependency_add, dependency_remove
-from findings.services.findings import finding_create, finding_snapshot, finding_update
+from findings.services.findings import (
+    finding_create,
+    finding_delete,
+    finding_snapshot,
+    finding_update,
+)
 from findings.services.status import status_change_problems
 
 
@@ -105,6 +111,13 @@ class FindingAdmin(admin.ModelAdmin):
             obj.pk, obj.version = created.pk, created.version
             obj._state.adding = False
 
+    def delete_model(self, request, obj):
+        finding_delete(finding=obj, context=ActionContext.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        for finding in queryset:
+            self.delete_model(request, finding)
+
     def save_formset(self, request, form, formset, change):
         context = ActionContext.from_request(request)
         is_dependencies = formset.model is Dependency
@@ -147,14 +160,28 @@ def _save_checklist_formset(formset, context: ActionContext) -> None:
         checklist_item_save(item=item, context=context)
 
 
+class CatalogueAdmin(admin.ModelAdmin):
+    """Phases and documents: plain edits, saved and deleted through the audited services."""
+
+    def save_model(self, request, obj, form, change):
+        catalogue_object_save(obj=obj, context=ActionContext.from_request(request))
+
+    def delete_model(self, request, obj):
+        catalogue_object_delete(obj=obj, context=ActionContext.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
 @admin.register(Phase)
-class PhaseAdmin(admin.ModelAdmin):
+class PhaseAdmin(CatalogueAdmin):
     list_display = ["code", "name", "priority_band", "folder_name", "order", "requires_signoff"]
     ordering = ["order"]
 
 
 @admin.register(TacticalDocument)
-class TacticalDocumentAdmin(admin.ModelAdmin):
+class TacticalDocumentAdmin(CatalogueAdmin):
     list_display = ["sequence", "file_name", "phase", "title"]
     list_filter = ["phase"]
     list_select_related = ["phase"]

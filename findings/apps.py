@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -7,7 +8,10 @@ class FindingsConfig(AppConfig):
     verbose_name = "DomainFlow findings"
 
     def ready(self):
+        from findings.audit_chain import register_sqlite_purge_check
+
         post_migrate.connect(_sync_roles, sender=self)
+        connection_created.connect(register_sqlite_purge_check)
 
 
 def _sync_roles(**kwargs):

@@ -352,11 +352,36 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")
 
-    # bulk_update goes through update(); bulk_create stays allowed because it only appends.
+    def bulk_create(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events join the hash chain one by one, through audit_record.")
+
+    # bulk_update goes through update(), so it is refused too.
+
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditChainHead(models.Model):
+    """The newest link of the audit hash chain.
+
+    Every append locks this single row, so concurrent writers queue and the chain never forks;
+    it also remembers the last link, so deleting the newest events is detected.
+    """
+
+    sequence = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"Audit chain head at event {self.sequence}"
 
 
 class AuditEvent(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Database triggers (migration 0002) refuse UPDATE and DELETE on these rows; on SQLite a table
+    # rebuild by a later migration would drop them, and tests/test_audit_triggers.py would fail.
+    sequence = models.BigIntegerField(unique=True)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from findings.views import audit, dashboard, finding_list, findings, phases
+from findings.views import audit, dashboard, documents, finding_list, findings, phases
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -12,4 +12,7 @@ urlpatterns = [
     path("phases/<str:code>/", phases.phase_detail, name="phase_detail"),
     path("phases/<str:code>/signoff/", phases.phase_sign, name="phase_sign"),
     path("phases/<str:code>/signoff/revoke/", phases.phase_revoke, name="phase_revoke"),
+    path("documents/", documents.document_list, name="document_list"),
+    path("documents/<str:file_name>/", documents.document_detail, name="document_detail"),
+    path("export/tactical_plans.zip", documents.tactical_plans_zip, name="tactical_plans_zip"),
 ]

@@ -15,11 +15,22 @@ from findings.services.catalogue import catalogue_load
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_configure(config):
+    # WhiteNoise warns on every request that collectstatic has not been run; tests never need it.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
 def _user_in(username: str, *groups: str, **flags):
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, **flags)
     # Group.objects.get fails loudly if post_migrate did not create the role's group.
     user.groups.set([Group.objects.get(name=name) for name in groups])
     return user
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The production hasher's deliberate slowness would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

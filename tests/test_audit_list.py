@@ -4,8 +4,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
+from findings.audit_chain import chain_append
 from findings.models import AuditEvent, ChecklistItem
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
@@ -44,9 +46,15 @@ def tick(reviewer, catalogue):
     )
 
 
+def append_event(**fields) -> AuditEvent:
+    """Append an event to the audit chain the only way the app allows, through the chain head."""
+    with transaction.atomic():
+        return chain_append(AuditEvent(created_at=timezone.now(), **fields))
+
+
 def add_generated_events(count: int) -> None:
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
+    for n in range(count):
+        append_event(
             actor_username=f"user{n % 7}",
             action=f"generated.action_{n % 10}",
             object_type="finding",
@@ -55,8 +63,6 @@ def add_generated_events(count: int) -> None:
             permission="findings.change_finding",
             request_id=f"generated-{n}",
         )
-        for n in range(count)
-    )
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, catalogue):
@@ -120,7 +126,7 @@ def test_it_shows_events_about_other_objects_without_a_link(viewer_client):
 
 def test_it_shows_an_event_whose_finding_is_gone_without_a_link(viewer_client):
     # The finding link has no database constraint, so an event may outlive its finding.
-    AuditEvent.objects.create(
+    append_event(
         action="finding.deleted",
         object_type="finding",
         object_id="999999",

@@ -1,11 +1,15 @@
+import ipaddress
 import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
+from findings.audit_chain import chain_append
 from findings.models import AuditEvent, Finding
 
 USER_AGENT_LIMIT = 500
@@ -65,7 +69,8 @@ def audit_record(
     finding: Finding | None = None,
 ) -> AuditEvent:
     actor = context.actor
-    return AuditEvent.objects.create(
+    event = AuditEvent(
+        created_at=timezone.now(),
         actor=actor,
         actor_username=actor.get_username() if actor else "",
         action=action,
@@ -77,6 +82,34 @@ def audit_record(
         after=after,
         permission=permission,
         request_id=context.request_id,
-        ip_address=context.ip_address,
-        user_agent=context.user_agent,
+        ip_address=_normalised_ip(context.ip_address),
+        user_agent=context.user_agent[:USER_AGENT_LIMIT],
     )
+    with transaction.atomic():
+        return chain_append(event)
+
+
+def _normalised_ip(address: str | None) -> str | None:
+    """The address as the database will give it back, so the event's hash stays verifiable."""
+    if not address:
+        return None
+    try:
+        return (
+            clean_ipv6_address(address) if ":" in address else str(ipaddress.IPv4Address(address))
+        )
+    except (ValueError, ValidationError):
+        return None
+
+
+def last_change_of(obj: models.Model) -> AuditEvent | None:
+    """The newest audit event about `obj`, to tell a reviewer who changed it under them."""
+    return (
+        AuditEvent.objects.filter(object_type=obj._meta.model_name, object_id=str(obj.pk))
+        .only("actor_username", "action", "created_at", "after")
+        .order_by("-sequence")
+        .first()
+    )
+
+
+def change_author(event: AuditEvent) -> str:
+    return event.actor_username or "an administrator's command"

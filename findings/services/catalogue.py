@@ -89,3 +89,53 @@ def _finding(context, report, **fields) -> None:
     if not Finding.objects.filter(code=fields["code"]).exists():
         finding_create(context=context, **fields)
         report.created.append(fields["code"])
+
+
+def _field_values(obj: Phase | TacticalDocument) -> dict:
+    return {
+        field.attname: getattr(obj, field.attname)
+        for field in obj._meta.concrete_fields
+        if field.editable and not field.primary_key
+    }
+
+
+def catalogue_object_save(
+    *, obj: Phase | TacticalDocument, context: ActionContext
+) -> Phase | TacticalDocument:
+    """Save an admin's new or edited phase or document, recording what changed."""
+    adding = obj._state.adding
+    model_name = obj._meta.model_name
+    permission = permission_used(context, f"findings.{'add' if adding else 'change'}_{model_name}")
+    obj.full_clean()
+    with transaction.atomic():
+        before = None
+        if not adding:
+            before = _field_values(type(obj).objects.select_for_update().get(pk=obj.pk))
+        after = _field_values(obj)
+        if before == after:
+            return obj
+        obj.save()
+        changed = [name for name in after if before is None or before[name] != after[name]]
+        audit_record(
+            context=context,
+            action=f"{model_name}.{'created' if adding else 'updated'}",
+            obj=obj,
+            permission=permission,
+            before={name: before[name] for name in changed} if before else None,
+            after={name: after[name] for name in changed},
+        )
+    return obj
+
+
+def catalogue_object_delete(*, obj: Phase | TacticalDocument, context: ActionContext) -> None:
+    model_name = obj._meta.model_name
+    permission = permission_used(context, f"findings.delete_{model_name}")
+    with transaction.atomic():
+        audit_record(
+            context=context,
+            action=f"{model_name}.deleted",
+            obj=obj,
+            permission=permission,
+            before=_field_values(obj),
+        )
+        obj.delete()

@@ -4,8 +4,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from findings.gates import lock_reason_for
-from findings.models import AuditEvent, ChecklistItem, Finding, Phase
-from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.models import ChecklistItem, Finding, Phase
+from findings.services.audit import (
+    ActionContext,
+    audit_record,
+    change_author,
+    last_change_of,
+    permission_used,
+)
 from findings.services.errors import PhaseLocked, StaleVersion
 from findings.services.signoffs import signoffs_revalidate
 
@@ -121,14 +127,10 @@ def _lock_phase_of_item(item_id: int):
 
 
 def _changed_since_message(item: ChecklistItem) -> str:
-    last_change = (
-        AuditEvent.objects.filter(object_type="checklistitem", object_id=str(item.pk))
-        .only("actor_username", "action", "created_at")
-        .first()
-    )
+    last_change = last_change_of(item)
     if last_change is None:
         return "This item changed after your page loaded. Your change was not applied."
-    who = last_change.actor_username or "an administrator's command"
+    who = change_author(last_change)
     what = last_change.action.removeprefix("checklist_item.").replace("_", " ")
     when = timezone.localtime(last_change.created_at)
     return (

@@ -111,3 +111,20 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
         )
         signoffs_revalidate(phase_ids=[stored.phase_id, finding.phase_id], context=context)
     return finding
+
+
+def finding_delete(*, finding: Finding, context: ActionContext) -> None:
+    """Delete a finding with its checklist and its own dependencies; its history stays."""
+    permission = permission_used(context, "findings.delete_finding")
+    with transaction.atomic():
+        audit_record(
+            context=context,
+            action="finding.deleted",
+            obj=finding,
+            permission=permission,
+            before=finding_snapshot(finding),
+            finding=finding,
+        )
+        phase_id = finding.phase_id
+        finding.delete()
+        signoffs_revalidate(phase_ids=[phase_id], context=context)

@@ -6,7 +6,13 @@ from django.utils import timezone
 
 from findings.gates import FINISHED, lock_reason_for
 from findings.models import Finding, Phase, Status
-from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.services.audit import (
+    ActionContext,
+    audit_record,
+    change_author,
+    last_change_of,
+    permission_used,
+)
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
 from findings.services.signoffs import signoffs_revalidate
 
@@ -86,11 +92,7 @@ def finding_status_set(
         if lock_reason:
             raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
         if finding.version != expected_version:
-            raise StaleVersion(
-                f"{finding.code} changed after your page loaded (it is now "
-                f"{finding.get_status_display().lower()}). Your change was not applied.",
-                current=finding,
-            )
+            raise StaleVersion(_changed_since_message(finding), current=finding)
         blockers = transition_blockers(finding, target)
         if blockers:
             target_name = Status(target).label.lower() if target in Status.values else target
@@ -111,3 +113,17 @@ def finding_status_set(
         )
         signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return finding
+
+
+def _changed_since_message(finding: Finding) -> str:
+    now = f"it is now {finding.get_status_display().lower()}"
+    last_change = last_change_of(finding)
+    if last_change is None:
+        return (
+            f"{finding.code} changed after your page loaded ({now}). Your change was not applied."
+        )
+    when = timezone.localtime(last_change.created_at)
+    return (
+        f"{change_author(last_change)} changed {finding.code} at {when:%Y-%m-%d %H:%M:%S %Z}, "
+        f"after your page loaded ({now}). Your change was not applied."
+    )

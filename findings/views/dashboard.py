@@ -3,9 +3,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from findings.selectors import completed_findings, phase_cards
+from findings.views.access import permission_needed
 
 
 @require_GET
+@permission_needed("findings.view_finding")
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"cards": phase_cards(), "completed": completed_findings()}
     return render(request, "findings/dashboard.html", context)

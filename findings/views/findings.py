@@ -14,6 +14,7 @@ from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
 from findings.services.status import allowed_targets, finding_status_set, transition_blockers
+from findings.views.access import permission_needed
 
 PAGE = "findings/finding_detail.html"
 
@@ -25,12 +26,14 @@ def _get_finding(code: str) -> Finding:
 
 
 @require_GET
+@permission_needed("findings.view_finding")
 def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
     finding = _get_finding(code)
     return render(request, PAGE, finding_page_context(finding, request.user))
 
 
 @require_POST
+@permission_needed("findings.tick_checklistitem")
 def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(ChecklistItem.objects.select_related("finding"), pk=item_id)
     form = ChecklistTickForm(request.POST)
@@ -57,6 +60,7 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 @require_POST
+@permission_needed("findings.change_finding_status")
 def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
     finding = _get_finding(code)
     form = StatusChangeForm(request.POST)

@@ -22,6 +22,7 @@ from findings.services.signoffs import (
     signoff_revoke,
     signoff_sign,
 )
+from findings.views.access import permission_needed
 
 PAGE = "findings/phase_detail.html"
 
@@ -31,12 +32,14 @@ def _get_phase(code: str) -> Phase:
 
 
 @require_GET
+@permission_needed("findings.view_phase")
 def phase_detail(request: HttpRequest, code: str) -> HttpResponse:
     phase = _get_phase(code)
     return render(request, PAGE, phase_page_context(phase, request.user))
 
 
 @require_POST
+@permission_needed("findings.sign_off_phase")
 def phase_sign(request: HttpRequest, code: str) -> HttpResponse:
     phase = _get_phase(code)
     form = SignoffForm(request.POST)
@@ -57,6 +60,7 @@ def phase_sign(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
+@permission_needed("findings.sign_off_phase")
 def phase_revoke(request: HttpRequest, code: str) -> HttpResponse:
     phase = _get_phase(code)
     form = RevokeSignoffForm(request.POST)

@@ -1,0 +1,241 @@
+"""One tactical document's markdown, rendered from the export snapshot.
+
+Every document follows the seed's Enhanced Document Template, sections 1–6. A document covering
+several findings (REMAINING_FINDINGS_TACTICAL_PLAN.md) has one part per finding, each a complete
+template one heading level down. What an admin wrote in a finding's fields replaces the template's
+skeleton section by section; everything else is the skeleton with the database's facts filled in.
+"""
+
+import posixpath
+import re
+import unicodedata
+from datetime import UTC
+
+from findings.export import template
+from findings.export.snapshot import DocumentEntry, ExportSnapshot, Item, Part
+from findings.models import ChecklistSection, Status
+
+SLUG_LENGTH = 60
+
+
+def document_markdown(entry: DocumentEntry, snapshot: ExportSnapshot) -> str:
+    """The document's full text: `\\n` line endings, one final newline, no timestamps of its own."""
+    if len(entry.parts) == 1:
+        lines = _part_lines(entry.parts[0], entry, snapshot, level=1)
+    else:
+        lines = _grouped_lines(entry, snapshot)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def finding_slug(code: str) -> str:
+    """`SI-001` → `si_001`, the template's `[finding_id]`."""
+    return re.sub(r"[^a-z0-9]+", "_", code.lower()).strip("_")
+
+
+def title_slug(title: str) -> str:
+    """A migration file name's `[description]`: ASCII, lower case, underscores."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_title.lower()).strip("_")
+    return slug[:SLUG_LENGTH].rstrip("_") or "migration"
+
+
+def migration_path(part: Part) -> str:
+    code, title = part.finding.code, part.finding.title
+    return (
+        f"{template.MIGRATIONS_DIR}/{part.number:03d}_{finding_slug(code)}_{title_slug(title)}.sql"
+    )
+
+
+def rollback_path(part: Part) -> str:
+    code = finding_slug(part.finding.code)
+    return f"{template.MIGRATIONS_DIR}/{part.number:03d}_rollback_{code}.sql"
+
+
+def fenced(language: str, body: str) -> list[str]:
+    """A code fence long enough that no backtick run inside the body can close it."""
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", *body.split("\n"), fence]
+
+
+def _grouped_lines(entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
+    stem = entry.document.file_name.removesuffix(".md").removesuffix("_TACTICAL_PLAN")
+    lines = [
+        f"# {stem.replace('_', ' ')}: {_one_line(entry.document.title)}{template.TITLE_SUFFIX}",
+        "",
+        *_hard_breaks(
+            [
+                f"**Findings**: {', '.join(entry.codes) or 'None'}",
+                f"**Phase**: {entry.phase.code} {entry.phase.name}",
+            ]
+        ),
+    ]
+    if not entry.parts:
+        return [*lines, "No findings are assigned to this document yet.", ""]
+    lines += [
+        "One part per finding, each following the Enhanced Document Template, sections 1–6.",
+        "",
+        *(f"{n}. {part.finding.code}: {_one_line(part.finding.title)}"
+          for n, part in enumerate(entry.parts, start=1)),
+        "",
+    ]  # fmt: skip
+    for part in entry.parts:
+        lines += ["---", "", *_part_lines(part, entry, snapshot, level=2)]
+    return lines
+
+
+def _part_lines(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot, level: int):
+    finding = part.finding
+    h = _headings(level)
+    values = {
+        "[FINDING-ID]": finding.code,
+        "[TITLE]": _one_line(finding.title),
+        "[finding_id]": finding_slug(finding.code),
+        "[FindingID]": re.sub(r"[^A-Za-z0-9]", "", finding.code),
+        "[description]": title_slug(finding.title),
+    }
+    return [
+        *h(0, f"{finding.code}: {_one_line(finding.title)}{template.TITLE_SUFFIX}"),
+        *_header_fields(part, entry, snapshot),
+        *h(1, template.SECTION_HEADINGS[1]),
+        *(_field("-", label, getattr(finding, name), placeholder)
+          for label, name, placeholder in template.OVERVIEW_FIELDS),
+        "",
+        *h(1, template.SECTION_HEADINGS[2]),
+        *_migration(part, values),
+        "",
+        *h(1, template.SECTION_HEADINGS[3]),
+        *fenced("go", _code(finding.go_implementation) or template.GO_SKELETON),
+        "",
+        *h(1, template.SECTION_HEADINGS[4]),
+        *_database_tests(part, values, h),
+        *h(1, template.SECTION_HEADINGS[5]),
+        *h(2, template.CHECKLIST_HEADING),
+        *_checklist(part.items, h),
+        *h(1, template.SECTION_HEADINGS[6]),
+        *h(2, template.SUCCESS_HEADING),
+        *(_field(f"{n}.", label, getattr(finding, name), placeholder)
+          for n, (label, name, placeholder) in enumerate(template.SUCCESS_FIELDS, start=1)),
+        "",
+        *h(2, template.ROLLBACK_HEADING),
+        *fenced("sql", _join(template.ROLLBACK_NOTE, f"-- File: {rollback_path(part)}",
+                             _code(finding.rollback_sql))),
+        "",
+    ]  # fmt: skip
+
+
+def _headings(level: int):
+    def heading(depth: int, text: str) -> list[str]:
+        return [f"{'#' * (level + depth)} {text}", ""]
+
+    return heading
+
+
+def _header_fields(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
+    finding = part.finding
+    priority = finding.priority or template.PRIORITY_PLACEHOLDER
+    if finding.priority and finding.priority_unconfirmed:
+        priority += " (unconfirmed)"
+    if finding.has_effort_estimate:
+        effort = f"{finding.effort_min_days}-{finding.effort_max_days} days"
+    else:
+        effort = f"{template.EFFORT_PLACEHOLDER} (not estimated yet)"
+    phase = snapshot.phase(finding.phase_id)
+    phase_text = f"{phase.code} {phase.name}" if phase else "None (completed before this plan)"
+    return _hard_breaks(
+        [
+            f"**Finding ID**: {finding.code}",
+            f"**Priority**: {priority}",
+            f"**Phase**: {phase_text}",
+            f"**Estimated Effort**: {effort}",
+            f"**Dependencies**: {_dependencies(part, entry, snapshot)}",
+            f"**Status**: {finding.get_status_display()}",
+        ]
+    )
+
+
+def _dependencies(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) -> str:
+    """Each dependency with its status, linked to its own document when it has another one."""
+    if not part.dependencies:
+        return "None"
+    shown = []
+    for dependency in part.dependencies:
+        text = dependency.code
+        target = snapshot.document_path(dependency.document_id)
+        if target and target != entry.path:
+            text = f"[{dependency.code}]({posixpath.relpath(target, entry.phase.folder_name)})"
+        shown.append(f"{text} ({Status(dependency.status).label.lower()})")
+    return ", ".join(shown)
+
+
+def _migration(part: Part, values: dict[str, str]) -> list[str]:
+    header = f"-- File: {migration_path(part)}"
+    written = _code(part.finding.migration_sql)
+    if written:
+        return fenced("sql", _join(header, written))
+    skeleton = template.fill(template.MIGRATION_SKELETON, values)
+    return fenced("sql", _join(template.FOUNDATION_NOTE, header, skeleton))
+
+
+def _database_tests(part: Part, values: dict[str, str], h) -> list[str]:
+    lines = [*h(2, template.ENVIRONMENT_HEADING), *fenced("bash", template.ENVIRONMENT_SETUP), ""]
+    written = _code(part.finding.database_tests)
+    if written:
+        return [*lines, *h(2, template.SUITE_HEADING), *fenced("go", written), ""]
+    return [
+        *lines,
+        *h(2, template.SUITE_HEADING),
+        *fenced("go", template.fill(template.TEST_SUITE_SKELETON, values)),
+        "",
+        *h(2, template.PATTERN_HEADING),
+        *fenced("go", template.fill(template.CONCURRENT_WORKER_PATTERN, values)),
+        "",
+    ]
+
+
+def _checklist(items: list[Item], h) -> list[str]:
+    lines = []
+    for section, label in ChecklistSection.choices:
+        lines += h(3, label)
+        lines += [_item_line(item) for item in items if item.section == section] or [
+            "_No items in this group._"
+        ]
+        lines.append("")
+    return lines
+
+
+def _item_line(item: Item) -> str:
+    text = _one_line(item.text)
+    if not item.checked:
+        return f"- [ ] {text}"
+    when = item.checked_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"- [x] {text} — ticked by {item.checked_by or 'a removed user'} on {when}"
+
+
+def _hard_breaks(lines: list[str]) -> list[str]:
+    """One field per line when rendered: the seed's own header ends its lines in two spaces."""
+    return [*(f"{line}  " for line in lines[:-1]), lines[-1], ""]
+
+
+def _field(marker: str, label: str, text: str, placeholder: str) -> str:
+    """A `- **Label**: text` list entry; later lines of the text indent to stay inside it."""
+    body = _prose(text) or placeholder
+    first, *rest = body.split("\n")
+    continued = [f"    {line}" if line.strip() else "" for line in rest]
+    return "\n".join([f"{marker} **{label}**: {first}", *continued])
+
+
+def _prose(text: str) -> str:
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+def _code(text: str) -> str:
+    return (text or "").replace("\r\n", "\n").strip("\n").rstrip()
+
+
+def _join(*blocks: str) -> str:
+    return "\n".join(block for block in blocks if block)
+
+
+def _one_line(text: str) -> str:
+    return " ".join((text or "").split())

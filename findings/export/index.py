@@ -1,0 +1,133 @@
+"""README.md of the exported tree: the index, gate states and the dependency graph."""
+
+import re
+from datetime import UTC
+
+from findings.export.snapshot import DocumentEntry, ExportSnapshot, PhaseEntry
+from findings.models import Status
+
+INTRO = """\
+Index and navigation for the tactical implementation documents of the remaining DomainFlow forensic
+audit findings: one document per finding (BL-010 to BL-014 share one), organised by implementation
+phase, each following the Enhanced Document Template (sections 1–6).
+
+These files are generated from the DomainFlow Finding Tracker by
+`python manage.py export_tactical_docs`. Edit a finding in the tracker, not here, and export again:
+the same database always gives the same bytes."""
+
+
+def readme_markdown(snapshot: ExportSnapshot) -> str:
+    lines = ["# DomainFlow Tactical Implementation Plans", "", INTRO, ""]
+    lines += _phase_table(snapshot)
+    lines += ["## Documents", "", "In generation sequence; the checklist is each document's "
+              "CI/CD validation checklist, ticked items of all items.", ""]  # fmt: skip
+    for phase_entry in snapshot.phases:
+        lines += _phase_documents(phase_entry)
+    lines += _dependency_graph(snapshot)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def gate_text(phase_entry: PhaseEntry) -> str:
+    phase, signoff = phase_entry.phase, phase_entry.signoff
+    if phase.requires_signoff and signoff is not None:
+        when = signoff.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"✅ Phase {phase.code} signed off by {signoff.signed_by.get_username()} on {when}"
+    if phase.requires_signoff:
+        return f"🚫 MANDATORY PHASE {phase.code} SIGNOFF REQUIRED"
+    if phase_entry.lock_reason:
+        return f"🔒 {phase_entry.lock_reason}"
+    return "No signoff gate"
+
+
+def _phase_table(snapshot: ExportSnapshot) -> list[str]:
+    lines = [
+        "## Phases",
+        "",
+        "| Phase | Priority band | Documents | Findings done | Checklist | Signoff gate |",
+        "|---|---|---|---|---|---|",
+    ]
+    for phase_entry in snapshot.phases:
+        phase, documents = phase_entry.phase, phase_entry.documents
+        parts = [part for entry in documents for part in entry.parts]
+        done = sum(part.finding.status == Status.DONE for part in parts)
+        ticked = sum(entry.items_ticked for entry in documents)
+        total = sum(entry.items_total for entry in documents)
+        lines.append(
+            f"| [{phase.code} {_cell(phase.name)}]({phase.folder_name}/) | {phase.priority_band} "
+            f"| {len(documents)} | {done} of {len(parts)} | {ticked} of {total} ticked "
+            f"| {_cell(gate_text(phase_entry))} |"
+        )
+    return [*lines, ""]
+
+
+def _phase_documents(phase_entry: PhaseEntry) -> list[str]:
+    phase = phase_entry.phase
+    lines = [
+        f"### Phase {phase.code}: {phase.name} - {phase.priority_band}",
+        "",
+        "| # | Document | Findings | Status | Checklist |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [_document_row(entry) for entry in phase_entry.documents] or [
+        "| | No documents in this phase. | | | |"
+    ]
+    lines.append("")
+    if phase.requires_signoff:
+        lines += [f"**{gate_text(phase_entry)}**", ""]
+    return lines
+
+
+def _document_row(entry: DocumentEntry) -> str:
+    document = entry.document
+    return (
+        f"| {document.sequence} | [{document.file_name}]({entry.path}): {_cell(document.title)} "
+        f"| {', '.join(entry.codes) or '—'} | {entry.status_summary} "
+        f"| {entry.items_ticked} of {entry.items_total} |"
+    )
+
+
+def _dependency_graph(snapshot: ExportSnapshot) -> list[str]:
+    """A mermaid graph, arrows from a finding to those that build on it, in plan order."""
+    lines = [
+        "## Dependency graph",
+        "",
+        "An arrow leads from a finding to each finding that depends on it.",
+        "",
+        "```mermaid",
+        "graph TD",
+    ]
+    placed = set()
+    for phase_entry in snapshot.phases:
+        codes = [code for entry in phase_entry.documents for code in entry.codes]
+        label = f"Phase {phase_entry.phase.code} {phase_entry.phase.name}"
+        lines += _subgraph(f"phase_{_node(phase_entry.phase.code).lower()}", label, codes)
+        placed.update(codes)
+    edges = [
+        (dependency.code, part.finding.code)
+        for entry in snapshot.documents
+        for part in entry.parts
+        for dependency in part.dependencies
+    ]
+    outside = sorted({code for code, _ in edges} - placed)
+    completed = [code for code in outside if code in set(snapshot.completed_codes)]
+    lines += _subgraph("completed", "Completed before this plan", completed)
+    lines += [f'    {_node(code)}["{code}"]' for code in outside if code not in completed]
+    lines += [f"    {_node(source)} --> {_node(target)}" for source, target in edges]
+    return [*lines, "```", ""]
+
+
+def _subgraph(name: str, label: str, codes: list[str]) -> list[str]:
+    if not codes:
+        return []
+    nodes = [f'        {_node(code)}["{code}"]' for code in codes]
+    label = label.replace('"', "#quot;")
+    return [f'    subgraph {name}["{label}"]', *nodes, "    end"]
+
+
+def _node(code: str) -> str:
+    return re.sub(r"\W", "_", code)
+
+
+def _cell(text: str) -> str:
+    """Text that cannot break out of its table cell."""
+    return " ".join(text.split()).replace("|", "\\|")

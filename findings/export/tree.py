@@ -1,0 +1,187 @@
+"""The exported tree: its files in order, written to a folder, or streamed as a zip.
+
+A folder the export made holds a manifest (`.tactical_export`) listing the files it wrote, so the
+next export can replace them and remove those that are gone, and can tell a folder of someone
+else's files, which it refuses to touch unless forced.
+"""
+
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from findings.export.documents import document_markdown
+from findings.export.index import readme_markdown
+from findings.export.snapshot import ExportSnapshot
+
+README = "README.md"
+MANIFEST = ".tactical_export"
+MANIFEST_HEADER = (
+    "# Written by `manage.py export_tactical_docs`: the files it owns in this folder. It replaces\n"
+    "# them on the next export and removes those no longer exported. Do not edit.\n"
+)
+# Folder and file names come from the database, so each must be one plain path component.
+SAFE_NAME = re.compile(r"^(?!\.)[A-Za-z0-9._-]+$")
+# A fixed timestamp (the earliest zip allows) keeps the archive's bytes the same every time.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+class ExportRefused(Exception):
+    """The export would overwrite what it does not own, or write outside its folder."""
+
+
+@dataclass
+class WriteReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.written)} written, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} stale removed"
+        )
+
+
+def tree_paths(snapshot: ExportSnapshot) -> list[str]:
+    """Every file's path in the tree, README first, then the documents in sequence."""
+    paths = [README]
+    for entry in snapshot.documents:
+        for name in (entry.phase.folder_name, entry.document.file_name):
+            if not SAFE_NAME.match(name):
+                raise ExportRefused(
+                    f"{name!r} ({entry.document.file_name}) is not a plain file or folder name: "
+                    "use only letters, digits, '.', '_' and '-'."
+                )
+        paths.append(entry.path)
+    return paths
+
+
+def tree_folders(paths: list[str]) -> set[str]:
+    return {path.rsplit("/", 1)[0] for path in paths if "/" in path}
+
+
+def tree_files(snapshot: ExportSnapshot) -> Iterator[tuple[str, bytes]]:
+    """(path, content) of each file, rendered one at a time."""
+    paths = tree_paths(snapshot)
+    yield README, readme_markdown(snapshot).encode()
+    for path, entry in zip(paths[1:], snapshot.documents, strict=True):
+        yield path, document_markdown(entry, snapshot).encode()
+
+
+def tree_write(*, snapshot: ExportSnapshot, out: Path, force: bool = False) -> WriteReport:
+    """Write the tree into `out`, replacing what an earlier export wrote there.
+
+    Raises ExportRefused when `out` holds files of its own and no manifest, unless `force`.
+    """
+    paths = tree_paths(snapshot)
+    previous = _owned_files(out, force=force)
+    report = WriteReport()
+    out.mkdir(parents=True, exist_ok=True)
+    for path, content in tree_files(snapshot):
+        target = out / path
+        if target.is_file() and not target.is_symlink() and target.read_bytes() == content:
+            report.unchanged.append(path)
+            continue
+        target.parent.mkdir(exist_ok=True)
+        _replace(target, content)
+        report.written.append(path)
+    for path in sorted(set(previous) - set(paths)):
+        target = out / path
+        if target.is_file() or target.is_symlink():
+            target.unlink()
+            report.removed.append(path)
+        if target.parent != out and target.parent.is_dir() and not any(target.parent.iterdir()):
+            target.parent.rmdir()
+    _replace(out / MANIFEST, (MANIFEST_HEADER + "".join(f"{p}\n" for p in paths)).encode())
+    return report
+
+
+def _owned_files(out: Path, *, force: bool) -> list[str]:
+    """The files an earlier export wrote into `out`, or refuse a folder it did not make."""
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        raise ExportRefused(f"{out} exists and is not a folder.")
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        if any(out.iterdir()) and not force:
+            raise ExportRefused(
+                f"{out} is not empty and was not made by export_tactical_docs (it has no "
+                f"{MANIFEST} file). Choose an empty or new folder with --out, or pass --force "
+                "to write into this one anyway."
+            )
+        return []
+    owned = []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if not all(SAFE_NAME.match(part) for part in line.split("/")) or line.count("/") > 1:
+            raise ExportRefused(f"{manifest} lists {line!r}, which is not a path in the tree.")
+        owned.append(line)
+    return owned
+
+
+def _replace(target: Path, content: bytes) -> None:
+    # Write beside the target and rename over it, so a reader never sees half a file and a
+    # symlink at the target is replaced rather than followed.
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class _ChunkSink:
+    """A write-only, unseekable file for zipfile that hands out what was written so far.
+
+    Without `seek`, zipfile writes each entry's sizes after its data, so nothing is rewritten.
+    """
+
+    def __init__(self):
+        self._chunks: list[bytes] = []
+        self._position = 0
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def zip_stream(snapshot: ExportSnapshot) -> Iterator[bytes]:
+    """The tree as a zip, one chunk per file: never more than one document in memory.
+
+    The names are checked now, before the first byte, so a refusal is an error, not a cut stream.
+    """
+    tree_paths(snapshot)
+    return _zip_chunks(snapshot)
+
+
+def _zip_chunks(snapshot: ExportSnapshot) -> Iterator[bytes]:
+    sink = _ChunkSink()
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, content in tree_files(snapshot):
+            info = zipfile.ZipInfo(path, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, content)
+            yield sink.take()
+    yield sink.take()

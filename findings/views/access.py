@@ -1,0 +1,21 @@
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+
+
+def permission_needed(permission: str):
+    """Refuse the view with a 403 that names the missing permission, for a logged-in user.
+
+    Anonymous users never get here: LoginRequiredMiddleware sends them to the login page first.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied(f"You need the permission {permission!r} to do this.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

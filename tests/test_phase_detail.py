@@ -1,0 +1,566 @@
+"""The phase page `/phases/<code>/` and its two HTMX forms, `signoff/` and `signoff/revoke/`.
+
+The three views share one page and one gate fragment, so they are tested together here.
+"""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils.html import escape
+
+from findings.gates import phase_readiness
+from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
+from findings.services.audit import ActionContext
+from findings.services.checklist import checklist_item_set
+from findings.services.dependencies import dependency_add
+from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
+from findings.services.status import finding_status_set
+
+COMMENT = "Ran every 2A migration & its rollback on a copy of production."
+REASON = "The SI-001 migration locks the accounts table for minutes."
+SIGN_FORM = 'action="/phases/2A/signoff/"'
+REVOKE_FORM = 'action="/phases/2A/signoff/revoke/"'
+OWNER_REASON = "You own SI-001 in this phase; someone else must sign it off."
+TICKER_REASON = "You ticked checklist items in this phase; with strict separation of duties"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+SIGNOFF_ACTIONS = ["phase.signed_off", "phase.signoff_refused", "phase.signoff_revoked"]
+
+
+def context_for(user) -> ActionContext:
+    return ActionContext(actor=user, request_id="r1", ip_address="127.0.0.1", user_agent="pytest")
+
+
+def tick(item: ChecklistItem, user, checked: bool = True) -> ChecklistItem:
+    item.refresh_from_db()
+    return checklist_item_set(
+        item_id=item.pk, checked=checked, expected_version=item.version, context=context_for(user)
+    )
+
+
+def move(code: str, target: str, user) -> Finding:
+    finding = Finding.objects.get(code=code)
+    return finding_status_set(
+        finding_id=finding.pk,
+        target=target,
+        expected_version=finding.version,
+        context=context_for(user),
+    )
+
+
+def make_ready(user, phase_code: str = "2A") -> None:
+    """Tick every item of the phase and move each of its findings to done, as `user`."""
+    for item in ChecklistItem.objects.filter(finding__phase__code=phase_code, checked=False):
+        tick(item, user)
+    for code in Finding.objects.filter(phase__code=phase_code).values_list("code", flat=True):
+        for target in (Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE):
+            move(code, target, user)
+
+
+def item_of(code: str, position: int) -> ChecklistItem:
+    return ChecklistItem.objects.get(finding__code=code, position=position)
+
+
+def page(client, user, url: str = "/phases/2A/") -> str:
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def gate_of(html: str) -> str:
+    return html[html.index('<section id="phase-gate"') :]
+
+
+def signoff_events() -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action__in=SIGNOFF_ACTIONS).order_by("id"))
+
+
+@pytest.fixture
+def phase_2a(catalogue) -> Phase:
+    return Phase.objects.get(code="2A")
+
+
+@pytest.fixture
+def ready_2a(phase_2a, reviewer) -> Phase:
+    make_ready(reviewer)
+    return phase_2a
+
+
+@pytest.fixture
+def signoff(ready_2a, lead) -> Signoff:
+    return signoff_sign(phase_id=ready_2a.pk, comment=COMMENT, context=context_for(lead))
+
+
+# GET /phases/<code>/
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client, catalogue):
+    response = client.get("/phases/2A/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/phases/2A/"
+
+
+@pytest.mark.parametrize("persona", ["viewer", "reviewer", "lead", "admin_user"])
+def test_it_shows_the_phase_to_every_role(client, catalogue, persona, request):
+    html = page(client, request.getfixturevalue(persona))
+
+    assert "<h1>Phase 2A · Foundation</h1>" in html
+    assert 'id="phase-gate"' in html
+
+
+def test_it_refuses_users_without_a_role(client, catalogue, outsider):
+    # As /findings/ and /audit/ do: a user with no role may not read the plan.
+    client.force_login(outsider)
+
+    assert client.get("/phases/2A/").status_code == 403
+
+
+def test_it_answers_404_for_an_unknown_phase(client, catalogue, viewer):
+    client.force_login(viewer)
+
+    assert client.get("/phases/9Z/").status_code == 404
+
+
+def test_it_refuses_a_post_to_the_page(client, catalogue, lead):
+    client.force_login(lead)
+
+    assert client.post("/phases/2A/", {"comment": COMMENT}).status_code == 405
+    assert not Signoff.objects.exists()
+
+
+def test_it_lists_the_findings_with_their_status_and_checklist_progress(
+    client, phase_2a, reviewer, viewer
+):
+    tick(item_of("SI-001", 1), reviewer)
+    tick(item_of("SI-001", 2), reviewer)
+    move("SI-001", Status.IN_PROGRESS, reviewer)
+
+    html = page(client, viewer)
+
+    assert "0 of 3 done · 2 of 39 checklist items ticked" in html
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    codes = [re.search(r'href="/findings/([A-Z]{2}-\d{3})/"', row).group(1) for row in rows[1:]]
+    assert codes == ["BF-002", "SI-001", "SI-002"]
+    si_001 = rows[2]
+    assert '<span class="status status-in_progress">In progress</span>' in si_001
+    assert '<progress max="13" value="2"' in si_001
+    assert "2/13" in si_001
+    assert '<span class="status status-planned">Planned</span>' in rows[1]
+    assert "0/13" in rows[1]
+
+
+def test_it_lists_the_phase_documents(client, phase_2a, viewer):
+    html = page(client, viewer)
+
+    for name in ["SI-001_TACTICAL_PLAN.md", "SI-002_TACTICAL_PLAN.md", "BF-002_TACTICAL_PLAN.md"]:
+        assert name in html
+    assert "BL-005_TACTICAL_PLAN.md" not in html
+
+
+def test_it_links_every_blocker_to_where_it_can_be_fixed(client, phase_2a, reviewer, viewer):
+    make_ready(reviewer)
+    item = item_of("SI-001", 5)
+    tick(item, reviewer, checked=False)
+    move("SI-002", Status.IN_REVIEW, reviewer)
+
+    html = page(client, viewer)
+
+    blockers = re.search(r'<ul class="blockers" id="readiness-blockers">(.*?)</ul>', html, re.S)
+    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', blockers.group(1))
+    assert links == [
+        ("/findings/SI-002/", "SI-002 is in review, not done."),
+        (f"/findings/SI-001/#item-{item.pk}", escape(f"SI-001: “{item.text}” is not ticked.")),
+    ]
+    # The link lands on the item's own form on the finding page.
+    assert f'id="item-{item.pk}"' in page(client, viewer, "/findings/SI-001/")
+
+
+def test_it_links_every_blocker_of_an_untouched_phase(client, phase_2a, viewer):
+    html = page(client, viewer)
+
+    expected = "".join(
+        f'<li><a href="{url}">{escape(text)}</a></li>'
+        for text, url in phase_readiness(phase_2a).linked_blockers
+    )
+    assert len(phase_readiness(phase_2a).linked_blockers) == 3 + 39
+    assert expected in html
+    assert "Not ready to sign off." in html
+
+
+def test_it_links_an_unfinished_outside_dependency_to_that_finding(
+    client, phase_2a, reviewer, admin_user, viewer
+):
+    make_ready(reviewer)
+    dependency_add(
+        finding=Finding.objects.get(code="SI-001"),
+        depends_on=Finding.objects.get(code="BL-005"),
+        context=context_for(admin_user),
+    )
+
+    html = page(client, viewer)
+
+    assert (
+        '<li><a href="/findings/BL-005/">SI-001 depends on BL-005, which is planned.</a></li>'
+        in (html)
+    )
+
+
+def test_it_links_an_earlier_unsigned_gate_to_its_phase(client, catalogue, viewer):
+    Phase.objects.filter(code="2C").update(requires_signoff=True)
+
+    html = page(client, viewer, "/phases/2C/")
+
+    assert '<li><a href="/phases/2A/">Locked until phase 2A Foundation is signed off.</a></li>' in (
+        html
+    )
+
+
+def test_it_shows_a_phase_without_a_gate_and_its_lock(client, catalogue, viewer):
+    html = page(client, viewer, "/phases/2B/")
+
+    assert "This phase has no signoff gate." in html
+    assert "Locked until phase 2A Foundation is signed off." in html
+    assert 'action="/phases/2B/signoff/"' not in html
+
+
+def test_it_shows_the_current_fingerprint_before_any_signoff(client, phase_2a, viewer):
+    html = page(client, viewer)
+
+    fingerprint = content_fingerprint(phase_content(phase_2a.pk))
+    assert f"Current content fingerprint <code>{fingerprint}</code>" in html
+
+
+@pytest.mark.parametrize(
+    ("persona", "offered"),
+    [("lead", True), ("admin_user", True), ("reviewer", False), ("viewer", False)],
+)
+def test_it_offers_the_sign_form_only_to_those_who_may_sign_a_ready_phase(
+    client, ready_2a, persona, offered, request
+):
+    html = page(client, request.getfixturevalue(persona))
+
+    assert "Ready to sign off" in html
+    assert (SIGN_FORM in html) is offered
+    assert ('hx-post="/phases/2A/signoff/"' in html) is offered
+
+
+def test_it_offers_no_sign_form_while_the_phase_is_not_ready(client, phase_2a, lead):
+    html = page(client, lead)
+
+    assert SIGN_FORM not in html
+
+
+def test_it_tells_an_owner_why_they_cannot_sign(client, phase_2a, reviewer, lead):
+    Finding.objects.filter(code="SI-001").update(owner=lead)
+    make_ready(reviewer)
+
+    html = page(client, lead)
+
+    assert SIGN_FORM not in html
+    assert OWNER_REASON in gate_of(html)
+
+
+def test_it_tells_a_lead_who_ticked_why_they_cannot_sign(client, phase_2a, reviewer, lead):
+    tick(item_of("SI-002", 1), lead)
+    make_ready(reviewer)
+
+    html = page(client, lead)
+
+    assert SIGN_FORM not in html
+    assert TICKER_REASON in gate_of(html)
+
+
+def test_it_offers_the_form_to_a_lead_who_ticked_when_separation_is_relaxed(
+    client, phase_2a, reviewer, lead, settings
+):
+    settings.SIGNOFF_STRICT_SEPARATION = False
+    tick(item_of("SI-002", 1), lead)
+    make_ready(reviewer)
+
+    html = page(client, lead)
+
+    assert SIGN_FORM in html
+    assert TICKER_REASON not in html
+
+
+def test_it_shows_who_signed_when_with_what_comment_and_that_content_matches(
+    client, signoff, viewer
+):
+    html = gate_of(page(client, viewer))
+
+    assert "Signed off by <strong>lead</strong>" in html
+    assert f'<time datetime="{signoff.signed_at.isoformat()}' in html
+    assert escape(COMMENT) in html
+    assert f"<code>{signoff.fingerprint}</code>" in html
+    assert "today's content still matches." in html
+    assert "differs" not in html
+    assert SIGN_FORM not in html
+
+
+def test_it_says_when_todays_content_differs_from_what_was_signed(client, signoff, viewer):
+    # A direct update skips the services, and with them the automatic revocation.
+    ChecklistItem.objects.filter(pk=item_of("SI-001", 1).pk).update(text="Edited behind its back")
+
+    html = gate_of(page(client, viewer))
+
+    assert "Signed off by <strong>lead</strong>" in html
+    assert "today's content differs." in html
+    assert "still matches" not in html
+
+
+@pytest.mark.parametrize(
+    ("persona", "offered"),
+    [("lead", True), ("admin_user", True), ("reviewer", False), ("viewer", False)],
+)
+def test_it_offers_the_revoke_form_only_to_leads_and_admins(
+    client, signoff, persona, offered, request
+):
+    html = page(client, request.getfixturevalue(persona))
+
+    assert (REVOKE_FORM in html) is offered
+
+
+def test_it_shows_an_automatic_revocation_and_what_changed(client, signoff, reviewer, viewer):
+    item = item_of("SI-001", 3)
+    tick(item, reviewer, checked=False)
+
+    html = gate_of(page(client, viewer))
+
+    assert "Signed off by" not in html
+    assert "revoked automatically" in html
+    assert escape(f"The approved content changed: SI-001: “{item.text}” unticked.") in html
+    assert f'<a href="/findings/SI-001/#item-{item.pk}">' in html
+
+
+def test_its_query_count_does_not_grow_with_the_findings(client, catalogue, viewer):
+    client.force_login(viewer)
+    counts = {}
+    # 2B, 2C and 2D hold 3, 6 and 11 findings, each with 13 items.
+    for code in ["2B", "2C", "2D"]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/phases/{code}/").status_code == 200
+        counts[code] = len(queries)
+
+    assert counts["2B"] == counts["2C"] == counts["2D"], counts
+
+
+# POST /phases/<code>/signoff/
+
+
+def test_it_signs_a_ready_phase_and_redirects_to_the_page(client, ready_2a, lead):
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/phases/2A/"
+    signoff = Signoff.objects.active().get()
+    assert (signoff.signed_by, signoff.comment) == (lead, COMMENT)
+    [event] = signoff_events()
+    assert (event.action, event.actor, event.permission) == (
+        "phase.signed_off",
+        lead,
+        "findings.sign_off_phase",
+    )
+    assert "Phase 2A is signed off." in client.get("/phases/2A/").content.decode()
+
+
+def test_it_answers_an_htmx_sign_with_the_gate_fragment(client, ready_2a, lead):
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/", {"comment": COMMENT}, **HTMX)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="phase-gate"')
+    assert "<html" not in html
+    assert "Phase 2A is signed off." in html
+    assert "Signed off by <strong>lead</strong>" in html
+    assert Signoff.objects.active().count() == 1
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"comment": ""}, {"comment": "  \n "}, {"comment": "x" * 2001}]
+)
+def test_it_refuses_a_missing_or_bad_comment_and_changes_nothing(client, ready_2a, lead, data):
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/", data)
+
+    assert response.status_code == 400
+    assert "comment:" in response.content.decode()
+    assert not Signoff.objects.exists()
+    assert signoff_events() == []
+
+
+@pytest.mark.parametrize("persona", ["viewer", "reviewer", "outsider"])
+def test_it_forbids_signing_to_users_without_the_permission(client, ready_2a, persona, request):
+    client.force_login(request.getfixturevalue(persona))
+
+    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
+
+    assert response.status_code == 403
+    assert not Signoff.objects.exists()
+    assert signoff_events() == []
+
+
+@pytest.mark.parametrize("persona", ["viewer", "reviewer"])
+def test_it_forbids_an_htmx_sign_to_users_without_the_permission(
+    client, ready_2a, persona, request
+):
+    client.force_login(request.getfixturevalue(persona))
+
+    response = client.post("/phases/2A/signoff/", {"comment": COMMENT}, **HTMX)
+
+    assert response.status_code == 403
+    assert 'role="alert"' in response.content.decode()
+    assert not Signoff.objects.exists()
+
+
+def test_it_refuses_an_owners_crafted_post_with_the_reason_and_audits_it(
+    client, phase_2a, reviewer, lead
+):
+    Finding.objects.filter(code="SI-001").update(owner=lead)
+    make_ready(reviewer)
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
+
+    assert response.status_code == 422
+    assert OWNER_REASON in response.content.decode()
+    assert not Signoff.objects.exists()
+    [event] = signoff_events()
+    assert (event.action, event.actor) == ("phase.signoff_refused", lead)
+
+
+def test_it_refuses_signing_a_phase_that_is_not_ready_naming_the_blockers(
+    client, ready_2a, reviewer, lead
+):
+    item = item_of("BF-002", 7)
+    tick(item, reviewer, checked=False)
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/", {"comment": COMMENT}, **HTMX)
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Phase 2A is not ready to sign off." in html
+    assert escape(f"BF-002: “{item.text}” is not ticked.") in html
+    assert not Signoff.objects.exists()
+
+
+def test_it_refuses_a_second_signoff(client, signoff, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post("/phases/2A/signoff/", {"comment": "Me too."})
+
+    assert response.status_code == 422
+    assert "Phase 2A is already signed off." in response.content.decode()
+    assert list(Signoff.objects.all()) == [signoff]
+
+
+def test_it_refuses_signing_a_phase_without_a_gate(client, catalogue, lead):
+    client.force_login(lead)
+
+    response = client.post("/phases/2B/signoff/", {"comment": COMMENT})
+
+    assert response.status_code == 422
+    assert "Phase 2B has no signoff gate." in response.content.decode()
+    assert not Signoff.objects.exists()
+
+
+def test_it_refuses_a_get_of_the_sign_endpoint(client, ready_2a, lead):
+    client.force_login(lead)
+
+    assert client.get("/phases/2A/signoff/").status_code == 405
+    assert not Signoff.objects.exists()
+
+
+def test_it_answers_404_when_signing_an_unknown_phase(client, catalogue, lead):
+    client.force_login(lead)
+
+    assert client.post("/phases/9Z/signoff/", {"comment": COMMENT}).status_code == 404
+
+
+def test_it_sends_an_anonymous_sign_to_log_in(client, ready_2a):
+    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert not Signoff.objects.exists()
+
+
+# POST /phases/<code>/signoff/revoke/
+
+
+def test_it_lets_a_lead_revoke_and_redirects_to_the_page(client, signoff, lead):
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/phases/2A/"
+    signoff.refresh_from_db()
+    assert (signoff.is_active, signoff.revoked_by, signoff.revoke_reason) == (False, lead, REASON)
+    assert [event.action for event in signoff_events()] == [
+        "phase.signed_off",
+        "phase.signoff_revoked",
+    ]
+    assert "The signoff of phase 2A is revoked." in client.get("/phases/2A/").content.decode()
+
+
+def test_it_answers_an_admins_htmx_revoke_with_the_gate_fragment(client, signoff, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON}, **HTMX)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="phase-gate"')
+    assert "The signoff of phase 2A is revoked." in html
+    assert "revoked by admin" in html
+    assert SIGN_FORM in html
+    assert not Signoff.objects.active().exists()
+
+
+@pytest.mark.parametrize("data", [{}, {"reason": ""}, {"reason": "   "}])
+def test_it_refuses_a_revocation_without_a_reason(client, signoff, lead, data):
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/revoke/", data)
+
+    assert response.status_code == 400
+    assert "reason:" in response.content.decode()
+    signoff.refresh_from_db()
+    assert signoff.is_active
+
+
+@pytest.mark.parametrize("persona", ["viewer", "reviewer", "outsider"])
+def test_it_forbids_revoking_to_users_without_the_permission(client, signoff, persona, request):
+    client.force_login(request.getfixturevalue(persona))
+
+    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON})
+
+    assert response.status_code == 403
+    signoff.refresh_from_db()
+    assert signoff.is_active
+
+
+def test_it_refuses_revoking_when_nothing_is_signed(client, phase_2a, lead):
+    client.force_login(lead)
+
+    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON})
+
+    assert response.status_code == 422
+    assert "Phase 2A has no active signoff to revoke." in response.content.decode()
+
+
+def test_it_refuses_a_get_of_the_revoke_endpoint(client, signoff, lead):
+    client.force_login(lead)
+
+    assert client.get("/phases/2A/signoff/revoke/").status_code == 405
+    signoff.refresh_from_db()
+    assert signoff.is_active

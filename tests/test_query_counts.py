@@ -1,0 +1,160 @@
+"""How many SQL queries each page and each change costs, with the 30 seeded findings and 330.
+
+A count that grows with the number of findings is a query per row somewhere; pinning the same
+number at both sizes catches it, and pinning the exact number catches any new query.
+"""
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from findings.models import (
+    ChecklistItem,
+    Dependency,
+    Finding,
+    Phase,
+    Priority,
+    Status,
+)
+from findings.seed import STANDARD_CHECKLIST
+from findings.services.audit import ActionContext, audit_record
+
+HTMX = {"HX-Request": "true"}
+GENERATED = 300
+STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE]
+
+# Every request reads the session and the user, and its first permission check reads the user's
+# own and their groups' permissions: 4 queries before the view's own.
+# The dashboard: phases with their signoff state, then per-phase aggregates of findings, checklist
+# items and outside dependencies, the active signoffs, the next findings (one windowed query) and
+# the completed findings.
+# A finding page: the finding, its items, the phase card (5), its dependencies, its dependants, the
+# dependencies again for the status moves' blockers, and the history.
+# A tick or a status move: the lookup, the locked write with its audit event (savepoints, the
+# audit chain's head, the insert and the head's update), the signoff revalidation, then the page's
+# reads again for the fragments.
+QUERIES = {
+    "sqlite": {"dashboard": 11, "finding": 15, "tick": 30, "status": 30},
+    "postgresql": {"dashboard": 11, "finding": 15, "tick": 30, "status": 30},
+}
+
+
+def expected(name: str) -> int:
+    return QUERIES[connection.vendor][name]
+
+
+def add_generated_findings(count: int) -> None:
+    """Add `count` findings across the four phases in a few queries, varied so aggregates matter.
+
+    Statuses, estimates, owners and ticked items vary; a third depend on SI-001 (which gets that
+    many dependants) and most on the finding before them, across phases; SI-001 gets a long history.
+    """
+    phases = list(Phase.objects.order_by("order"))
+    si_001 = Finding.objects.get(code="SI-001")
+    findings = Finding.objects.bulk_create(
+        Finding(
+            code=f"SI-{100 + n}",
+            title=f"Generated finding {n}",
+            phase=phases[n % len(phases)],
+            priority=Priority.HIGH,
+            status=STATUSES[n % len(STATUSES)],
+            effort_min_days=1 + n % 3 if n % 4 else None,
+            effort_max_days=3 + n % 3 if n % 4 else None,
+        )
+        for n in range(count)
+    )
+    now = timezone.now()
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            finding=generated,
+            section=section,
+            text=text,
+            position=position,
+            checked=position <= n % 14,
+            checked_at=now if position <= n % 14 else None,
+        )
+        for n, generated in enumerate(findings)
+        for position, (section, text) in enumerate(STANDARD_CHECKLIST, start=1)
+    )
+    Dependency.objects.bulk_create(
+        [Dependency(finding=generated, depends_on=si_001) for generated in findings[::3]]
+        + [
+            Dependency(finding=generated, depends_on=previous)
+            for previous, generated in zip(findings, findings[1:], strict=False)
+            if generated.pk % 5
+        ]
+    )
+    # Audit events join a hash chain one by one, so the long history goes through the service.
+    context = ActionContext.system("test")
+    for n in range(count // 3):
+        audit_record(
+            context=context,
+            action="finding.updated",
+            obj=si_001,
+            permission=f"system:{context.source}",
+            after={"n": n},
+            finding=si_001,
+        )
+
+
+@pytest.fixture(params=[0, GENERATED], ids=["30-findings", "330-findings"])
+def generated(request, catalogue) -> int:
+    add_generated_findings(request.param)
+    return request.param
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer, generated):
+    client.force_login(reviewer)
+    return client
+
+
+def test_it_renders_the_dashboard_in_a_fixed_number_of_queries(
+    reviewer_client, generated, django_assert_num_queries
+):
+    with django_assert_num_queries(expected("dashboard")):
+        response = reviewer_client.get("/")
+
+    assert response.status_code == 200
+    total_2a = 3 + generated // 4
+    assert f"Findings: {generated // 4 // 5} of {total_2a} done" in response.content.decode()
+
+
+def test_it_renders_a_finding_in_a_fixed_number_of_queries(
+    reviewer_client, generated, django_assert_num_queries
+):
+    with django_assert_num_queries(expected("finding")):
+        response = reviewer_client.get("/findings/SI-001/")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count('<span class="status status-') >= 1 + generated // 3
+    assert "Move to in progress</button>" in content
+
+
+def test_it_ticks_an_item_in_a_fixed_number_of_queries(
+    reviewer_client, generated, django_assert_num_queries
+):
+    item = ChecklistItem.objects.get(finding__code="SI-001", position=1)
+
+    with django_assert_num_queries(expected("tick")):
+        response = reviewer_client.post(
+            f"/checklist/{item.pk}/", {"checked": "true", "version": "1"}, headers=HTMX
+        )
+
+    assert response.status_code == 200
+    assert 'id="finding-progress"' in response.content.decode()
+    item.refresh_from_db()
+    assert item.checked
+
+
+def test_it_moves_a_finding_in_a_fixed_number_of_queries(
+    reviewer_client, generated, django_assert_num_queries
+):
+    with django_assert_num_queries(expected("status")):
+        response = reviewer_client.post(
+            "/findings/SI-001/status/", {"target": "in_progress", "version": "1"}, headers=HTMX
+        )
+
+    assert response.status_code == 200
+    assert Finding.objects.get(code="SI-001").status == Status.IN_PROGRESS
