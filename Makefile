@@ -16,7 +16,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test format clean
+.PHONY: run serve test format clean
 
 # Serve the app locally with DEBUG on (demo_users refuses to run without it).
 run: export DEBUG := 1
@@ -27,6 +27,10 @@ run: $(VENV)/.installed-run
 	@echo
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Serve as in production: gunicorn, DEBUG off, PostgreSQL from DATABASE_URL (see scripts/serve).
+serve: $(VENV)/.installed-run
+	HOST=$(HOST) PORT=$(PORT) scripts/serve
 
 # Lint, then the test suite on SQLite and on PostgreSQL (see scripts/test-all).
 test: $(VENV)/.installed-dev

@@ -8,9 +8,12 @@ class FindingsConfig(AppConfig):
     verbose_name = "DomainFlow findings"
 
     def ready(self):
+        from axes.signals import user_locked_out
+
         from findings.audit_chain import register_sqlite_purge_check
 
         post_migrate.connect(_sync_roles, sender=self)
+        user_locked_out.connect(_audit_lockout)
         connection_created.connect(register_sqlite_purge_check)
 
 
@@ -19,3 +22,9 @@ def _sync_roles(**kwargs):
     from findings.roles import roles_sync
 
     roles_sync()
+
+
+def _audit_lockout(sender, request, username, ip_address, **kwargs):
+    from findings.services.audit import login_lockout_record
+
+    login_lockout_record(request=request, username=username or "")

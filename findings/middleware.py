@@ -1,4 +1,6 @@
+import logging
 import re
+import time
 import uuid
 
 from django.http import HttpRequest, HttpResponse
@@ -7,9 +9,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A proxy's id is kept only when it is short and plain, so it cannot smuggle text into logs.
 ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+request_log = logging.getLogger("domainflow.requests")
+
 
 class RequestIdMiddleware:
-    """Gives every request an id that its audit events and log lines carry."""
+    """Gives every request an id, which its audit events carry, and logs one line per request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -17,6 +21,23 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request.request_id = incoming if ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        started = time.perf_counter()
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
+        user = getattr(request, "user", None)
+        request_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "request_id": request.request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "user": user.get_username() if user is not None and user.is_authenticated else "",
+                "ip": request.META.get("REMOTE_ADDR", ""),
+            },
+        )
         return response

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from findings.views import audit, dashboard, documents, finding_list, findings, phases
+from findings.views import audit, dashboard, documents, finding_list, findings, health, phases
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", dashboard.dashboard, name="dashboard"),
     path("findings/", finding_list.finding_list, name="finding_list"),
     path("audit/", audit.audit_list, name="audit_list"),

@@ -33,6 +33,22 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def plain_http_test_server(settings):
+    """Production settings (DEBUG off) less what needs TLS, collectstatic or a real login form.
+
+    The test client speaks plain HTTP, static files are served from the
+    source folders, and login throttling, which needs a request that `client.login()` does not
+    pass, is switched on only by the tests of throttling itself.
+    """
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.AXES_ENABLED = False
+
+
 @pytest.fixture
 def viewer(db):
     return _user_in("viewer", VIEWER)

@@ -5,6 +5,7 @@ number at both sizes catches it, and pinning the exact number catches any new qu
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
@@ -44,22 +45,26 @@ def expected(name: str) -> int:
 
 
 def add_generated_findings(count: int) -> None:
-    """Add `count` findings across the four phases in a few queries, varied so aggregates matter.
+    """Add `count` findings in a few queries, varied so that every aggregate has rows to count.
 
-    Statuses, estimates, owners and ticked items vary; a third depend on SI-001 (which gets that
-    many dependants) and most on the finding before them, across phases; SI-001 gets a long history.
+    Every tenth was completed before the plan; the others spread over the four phases with varied
+    statuses, estimates, owners and ticked items. A third depend on SI-001, which gets that many
+    dependants, and most depend on the finding before them, across phases. SI-001 gets a long
+    history.
     """
     phases = list(Phase.objects.order_by("order"))
+    owners = [get_user_model().objects.create_user(f"owner{n}") for n in range(5)]
     si_001 = Finding.objects.get(code="SI-001")
     findings = Finding.objects.bulk_create(
         Finding(
             code=f"SI-{100 + n}",
             title=f"Generated finding {n}",
-            phase=phases[n % len(phases)],
+            phase=None if n % 10 == 9 else phases[n % len(phases)],
             priority=Priority.HIGH,
-            status=STATUSES[n % len(STATUSES)],
+            status=Status.COMPLETED if n % 10 == 9 else STATUSES[n % len(STATUSES)],
             effort_min_days=1 + n % 3 if n % 4 else None,
             effort_max_days=3 + n % 3 if n % 4 else None,
+            owner=owners[n % len(owners)] if n % 2 else None,
         )
         for n in range(count)
     )
@@ -74,6 +79,7 @@ def add_generated_findings(count: int) -> None:
             checked_at=now if position <= n % 14 else None,
         )
         for n, generated in enumerate(findings)
+        if generated.status != Status.COMPLETED
         for position, (section, text) in enumerate(STANDARD_CHECKLIST, start=1)
     )
     Dependency.objects.bulk_create(
@@ -115,9 +121,14 @@ def test_it_renders_the_dashboard_in_a_fixed_number_of_queries(
     with django_assert_num_queries(expected("dashboard")):
         response = reviewer_client.get("/")
 
+    content = response.content.decode()
+    phase_2a = Finding.objects.filter(phase__code="2A")
+    done_2a = phase_2a.filter(status=Status.DONE).count()
+    completed = Finding.objects.filter(status=Status.COMPLETED).count()
     assert response.status_code == 200
-    total_2a = 3 + generated // 4
-    assert f"Findings: {generated // 4 // 5} of {total_2a} done" in response.content.decode()
+    assert f"Findings: {done_2a} of {phase_2a.count()} done" in content
+    assert content[content.index('id="completed"') :].count('<li><a class="code"') == completed
+    assert completed == 7 + generated // 10
 
 
 def test_it_renders_a_finding_in_a_fixed_number_of_queries(

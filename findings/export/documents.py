@@ -14,6 +14,7 @@ from datetime import UTC
 from findings.export import template
 from findings.export.snapshot import DocumentEntry, ExportSnapshot, Item, Part
 from findings.models import ChecklistSection, Status
+from findings.seed import TITLE_PLACEHOLDER
 
 SLUG_LENGTH = 60
 
@@ -40,10 +41,13 @@ def title_slug(title: str) -> str:
 
 
 def migration_path(part: Part) -> str:
-    code, title = part.finding.code, part.finding.title
-    return (
-        f"{template.MIGRATIONS_DIR}/{part.number:03d}_{finding_slug(code)}_{title_slug(title)}.sql"
-    )
+    code, title = finding_slug(part.finding.code), description(part.finding.title)
+    return f"{template.MIGRATIONS_DIR}/{part.number:03d}_{code}_{title}.sql"
+
+
+def description(title: str) -> str:
+    """The file name's `[description]`, left as the placeholder while the seed's stands in."""
+    return "[description]" if title == TITLE_PLACEHOLDER else title_slug(title)
 
 
 def rollback_path(part: Part) -> str:
@@ -92,7 +96,7 @@ def _part_lines(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot, leve
         "[TITLE]": _one_line(finding.title),
         "[finding_id]": finding_slug(finding.code),
         "[FindingID]": re.sub(r"[^A-Za-z0-9]", "", finding.code),
-        "[description]": title_slug(finding.title),
+        "[description]": description(finding.title),
     }
     return [
         *h(0, f"{finding.code}: {_one_line(finding.title)}{template.TITLE_SUFFIX}"),

@@ -89,7 +89,10 @@ def _parts(lines: list[str], headings: list[Heading]) -> list[Part]:
     starts = []
     for heading in headings:
         match = _PART.match(heading.text)
-        following = next((line for line in lines[heading.line :] if line.strip()), "")
+        # Indices, not a slice: copying the rest of a long document per heading is quadratic.
+        following = next(
+            (lines[i] for i in range(heading.line, len(lines)) if lines[i].strip()), ""
+        )
         if match and following.startswith("**Finding ID**"):
             starts.append((match.group(1), heading))
     ends = [heading.line for _, heading in starts[1:]] + [len(lines) + 1] if starts else []

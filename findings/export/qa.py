@@ -9,6 +9,7 @@ must close. Each failure names its file, its template section and its line.
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 import tree_sitter_go
@@ -99,6 +100,21 @@ def _code_problems(found: Scan):
 
 def sql_errors(code: str) -> list[tuple[int, str]]:
     """(0-based line, message) of the SQL's first syntax error, or of its having no statement."""
+    return list(_sql_errors(code))
+
+
+def go_errors(code: str) -> list[tuple[int, str]]:
+    """(0-based line, message) of each Go syntax error, at most a few per block.
+
+    A snippet without a package clause is parsed as a file body after `package p`, and failing
+    that as a function body, since the template's snippets are both.
+    """
+    return list(_go_errors(code))
+
+
+# Most blocks of a large plan are the same skeleton, so identical code is parsed only once.
+@lru_cache(maxsize=4096)
+def _sql_errors(code: str) -> tuple[tuple[int, str], ...]:
     # pglast's error offsets drift on non-ASCII text; one ASCII letter per character keeps both
     # the grammar (such characters only occur in names, strings and comments) and the offsets.
     ascii_code = re.sub(r"[^\x00-\x7f]", "x", code)
@@ -108,14 +124,14 @@ def sql_errors(code: str) -> list[tuple[int, str]]:
         message, *location = error.args
         offset = location[0] if location and isinstance(location[0], int) else -1
         line = ascii_code[: max(offset, 0)].count("\n")
-        return [(line, f"SQL does not parse: {message}")]
+        return ((line, f"SQL does not parse: {message}"),)
     if not statements:
-        return [(0, "the SQL block has no statement yet")]
-    return [
+        return ((0, "the SQL block has no statement yet"),)
+    return tuple(
         (_statement_line(ascii_code, raw.stmt_location), message)
         for raw in statements
         if (message := _function_problem(raw.stmt))
-    ]
+    )
 
 
 def _function_problem(statement) -> str:
@@ -139,12 +155,8 @@ def _statement_line(code: str, location: int) -> int:
     return code[: max(location, 0) + skipped].count("\n")
 
 
-def go_errors(code: str) -> list[tuple[int, str]]:
-    """(0-based line, message) of each Go syntax error, at most a few per block.
-
-    A snippet without a package clause is parsed as a file body after `package p`, and failing
-    that as a function body, since the template's snippets are both.
-    """
+@lru_cache(maxsize=4096)
+def _go_errors(code: str) -> tuple[tuple[int, str], ...]:
     if re.search(r"(?m)^\s*package\b", code):
         attempts = [("", "")]
     else:
@@ -153,13 +165,13 @@ def go_errors(code: str) -> list[tuple[int, str]]:
     for prefix, suffix in attempts:
         errors = _tree_sitter_errors(prefix + code + suffix, prefix.count("\n"), code)
         if not errors:
-            return []
+            return ()
         first = first or errors
     if len(first) > GO_ERRORS_SHOWN:
         hidden = len(first) - GO_ERRORS_SHOWN
         line, message = first[GO_ERRORS_SHOWN - 1]
         first = [*first[: GO_ERRORS_SHOWN - 1], (line, f"{message} (and {hidden} more)")]
-    return first
+    return tuple(first)
 
 
 def _tree_sitter_errors(source: str, shift: int, code: str) -> list[tuple[int, str]]:

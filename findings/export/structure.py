@@ -1,6 +1,7 @@
 """QA of a document's structure: every template section present, filled, holding its parts."""
 
 import re
+from bisect import bisect_left, bisect_right
 
 from findings.export import template
 from findings.export.markdown_scan import Part, Scan
@@ -40,7 +41,8 @@ def structure_problems(found: Scan):
 
 def _part_problems(found: Scan, part: Part):
     level = part.heading.level
-    inside = [h for h in found.headings if part.heading.line < h.line < part.end]
+    inside = _within(found.headings, part, lambda heading: heading.line)
+    blocks = _within(found.blocks, part, lambda block: block.start)
     first_heading = inside[0].line if inside else part.end
     yield from _fields(found, part.heading.line, first_heading, template.HEADER_FIELDS, r"")
     for depth, text, language in REQUIRED_HEADINGS:
@@ -54,8 +56,7 @@ def _part_problems(found: Scan, part: Part):
         if all(line.lstrip().startswith("#") for line in body):
             yield heading.line, "section", f"the section {text!r} is empty"
         elif language and not any(
-            heading.line < block.start < end and block.language == language
-            for block in found.blocks
+            heading.line < block.start < end and block.language == language for block in blocks
         ):
             yield heading.line, "section", f"the section {text!r} has no ```{language} block"
         elif text in CHECKLIST_GROUPS and not any(_CHECKBOX.match(line) for line in body):
@@ -66,6 +67,13 @@ def _part_problems(found: Scan, part: Part):
         if text == template.SUCCESS_HEADING:
             labels = [label for label, _, _ in template.SUCCESS_FIELDS]
             yield from _fields(found, heading.line, end, labels, r"\d+\. ")
+
+
+def _within(items: list, part: Part, line) -> list:
+    """The items (in line order) inside the part, found by bisection: a grouped document may
+    hold thousands of parts, and filtering every item for each would be quadratic."""
+    start = bisect_right(items, part.heading.line, key=line)
+    return items[start : bisect_left(items, part.end, key=line)]
 
 
 def _fields(found: Scan, start: int, end: int, labels, marker: str):

@@ -68,22 +68,43 @@ def audit_record(
     after: dict | None = None,
     finding: Finding | None = None,
 ) -> AuditEvent:
+    return _append(
+        context,
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=str(obj.pk),
+        object_repr=str(obj),
+        finding=finding,
+        before=before,
+        after=after,
+        permission=permission,
+    )
+
+
+def login_lockout_record(*, request: HttpRequest, username: str) -> AuditEvent:
+    """Record that login throttling locked out an account or an address."""
+    return _append(
+        ActionContext.from_request(request),
+        action="auth.locked_out",
+        object_type="login",
+        object_id=username[:64],
+        object_repr=f"logins as {username!r}",
+        after={"username": username, "ip_address": request.META.get("REMOTE_ADDR", "")},
+        permission="system:login throttling",
+    )
+
+
+def _append(context: ActionContext, *, object_repr: str, **fields) -> AuditEvent:
     actor = context.actor
     event = AuditEvent(
         created_at=timezone.now(),
         actor=actor,
         actor_username=actor.get_username() if actor else "",
-        action=action,
-        object_type=obj._meta.model_name,
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
-        finding=finding,
-        before=before,
-        after=after,
-        permission=permission,
+        object_repr=object_repr[:200],
         request_id=context.request_id,
         ip_address=_normalised_ip(context.ip_address),
         user_agent=context.user_agent[:USER_AGENT_LIMIT],
+        **fields,
     )
     with transaction.atomic():
         return chain_append(event)

@@ -16,6 +16,14 @@ from findings.services.errors import PhaseLocked, StaleVersion
 from findings.services.signoffs import signoffs_revalidate
 
 EDITABLE_ITEM_FIELDS = ["section", "text", "position"]
+# How a stale-tick message names the change that came first.
+ITEM_CHANGE_PHRASES = {
+    "checklist_item.ticked": "ticked",
+    "checklist_item.unticked": "unticked",
+    "checklist_item.edited": "edited",
+    "checklist_item.created": "created",
+    "checklist_item.dependencies_changed": "reworded for new dependencies, and unticked,",
+}
 
 
 def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> ChecklistItem:
@@ -131,7 +139,7 @@ def _changed_since_message(item: ChecklistItem) -> str:
     if last_change is None:
         return "This item changed after your page loaded. Your change was not applied."
     who = change_author(last_change)
-    what = last_change.action.removeprefix("checklist_item.").replace("_", " ")
+    what = ITEM_CHANGE_PHRASES.get(last_change.action, "changed")
     when = timezone.localtime(last_change.created_at)
     return (
         f"{who} {what} this item at {when:%Y-%m-%d %H:%M:%S %Z}, after your page loaded. "

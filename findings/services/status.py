@@ -86,11 +86,11 @@ def finding_status_set(
             .select_related("phase")
             .get(pk=finding_id)
         )
-        if finding.status == target:
-            return finding
         lock_reason = lock_reason_for(finding.phase)
         if lock_reason:
             raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
+        if finding.status == target:
+            return finding
         if finding.version != expected_version:
             raise StaleVersion(_changed_since_message(finding), current=finding)
         blockers = transition_blockers(finding, target)

@@ -17,6 +17,12 @@ from findings.services.status import allowed_targets, finding_status_set, transi
 from findings.views.access import permission_needed
 
 PAGE = "findings/finding_detail.html"
+TICK_PERMISSION = "findings.tick_checklistitem"
+STATUS_PERMISSION = "findings.change_finding_status"
+
+
+def _lacks(permission: str) -> str:
+    return f"Your role does not allow this: it needs the permission {permission!r}."
 
 
 def _get_finding(code: str) -> Finding:
@@ -33,9 +39,11 @@ def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@permission_needed("findings.tick_checklistitem")
+@permission_needed("findings.view_finding")
 def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(ChecklistItem.objects.select_related("finding"), pk=item_id)
+    if not request.user.has_perm(TICK_PERMISSION):
+        return _refuse(request, item.finding, HTTPStatus.FORBIDDEN, _lacks(TICK_PERMISSION), item)
     form = ChecklistTickForm(request.POST)
     if not form.is_valid():
         message = f"The tick was not understood. {form_errors_sentence(form)}"
@@ -48,7 +56,7 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
             context=ActionContext.from_request(request),
         )
     except PermissionDenied as refusal:
-        return _refuse(request, item.finding, HTTPStatus.FORBIDDEN, str(refusal), item=item)
+        return _refuse(request, item.finding, HTTPStatus.FORBIDDEN, str(refusal), item)
     except PhaseLocked as refusal:
         return _refuse(request, item.finding, HTTPStatus.LOCKED, refusal.message, item=item)
     except StaleVersion as refusal:
@@ -60,9 +68,11 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 @require_POST
-@permission_needed("findings.change_finding_status")
+@permission_needed("findings.view_finding")
 def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
     finding = _get_finding(code)
+    if not request.user.has_perm(STATUS_PERMISSION):
+        return _refuse(request, finding, HTTPStatus.FORBIDDEN, _lacks(STATUS_PERMISSION))
     form = StatusChangeForm(request.POST)
     if not form.is_valid():
         message = f"The status change was not understood. {form_errors_sentence(form)}"
@@ -119,7 +129,7 @@ def finding_page_context(finding: Finding, user) -> dict:
     phase_card = phase_card_for(finding.phase)
     if phase_card is not None:
         lock_reason = phase_card.lock_reason
-    can_change_status = user.has_perm("findings.change_finding_status") and not lock_reason
+    can_change_status = user.has_perm(STATUS_PERMISSION) and not lock_reason
     return {
         "finding": finding,
         "items": items,
@@ -138,7 +148,7 @@ def finding_page_context(finding: Finding, user) -> dict:
         "finished_statuses": FINISHED,
         "phase_card": phase_card,
         "lock_reason": lock_reason,
-        "can_tick": user.has_perm("findings.tick_checklistitem") and not lock_reason,
+        "can_tick": user.has_perm(TICK_PERMISSION) and not lock_reason,
         "can_change_status": can_change_status,
         "status_targets": [
             (target, Status(target).label, transition_blockers(finding, target))

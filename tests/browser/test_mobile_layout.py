@@ -13,6 +13,7 @@ OVERFLOW = "[document.documentElement.scrollWidth, window.innerWidth]"
     [
         ("dashboard", "/", "Where the audit stands"),
         ("finding", "/findings/SI-001/", "SI-001 Enhanced Transaction Management Anti-patterns"),
+        ("findings-table", "/findings/", "Findings"),
     ],
 )
 def test_it_has_no_horizontal_page_overflow_at_390_px(
