@@ -1,4 +1,5 @@
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -21,6 +22,17 @@ def everything(catalogue, admin_user, lead):
     Signoff.objects.create(
         phase=Phase.objects.get(code="2A"), signed_by=lead, signed_at=timezone.now()
     )
+    # django-axes registers its login records in the admin too.
+    attempt = {
+        "user_agent": "pytest",
+        "ip_address": "203.0.113.9",
+        "username": "intruder",
+        "http_accept": "text/html",
+        "path_info": "/accounts/login/",
+    }
+    AccessAttempt.objects.create(**attempt, get_data="", post_data="", failures_since_start=1)
+    AccessFailureLog.objects.create(**attempt)
+    AccessLog.objects.create(**attempt)
     assert Group.objects.exists()
 
 

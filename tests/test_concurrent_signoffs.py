@@ -18,9 +18,15 @@ from django.db import connection, connections
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
 from findings.roles import SIGNOFF_LEAD
 from findings.services.audit import ActionContext
-from findings.services.checklist import checklist_item_set
+from findings.services.checklist import checklist_item_save, checklist_item_set
 from findings.services.errors import Refused
-from findings.services.signoffs import signoff_sign
+from findings.services.findings import finding_update
+from findings.services.signoffs import (
+    content_fingerprint,
+    phase_content,
+    signoff_revoke,
+    signoff_sign,
+)
 from findings.services.status import finding_status_set
 
 LEADS = 10
@@ -212,3 +218,70 @@ def test_a_signoff_racing_an_untick_never_stands_over_an_unticked_item(phase_2a,
     # Both orders ran, so neither branch of the checks above was vacuous.
     assert set(outcomes) == {"untick first", "sign first"}, f"{outcomes}, seed {seed}"
     assert Signoff.objects.filter(revoked_automatically=True).count() == outcomes["sign first"]
+
+
+def edit_sql(round_number: int, context: ActionContext) -> str:
+    finding = Finding.objects.get(code="SI-001")
+    finding.migration_sql += f"\n-- reviewed in round {round_number}"
+    finding_update(finding=finding, context=context)
+    return "SI-001: PostgreSQL migration changed."
+
+
+def edit_item_text(round_number: int, context: ActionContext) -> str:
+    item = ChecklistItem.objects.select_related("finding").get(finding__code="SI-001", position=1)
+    item.text = f"Race detector clean, checked in round {round_number}"
+    checklist_item_save(item=item, context=context)
+    return "SI-001: checklist item 1 edited."
+
+
+@pytest.mark.parametrize("edit", [edit_sql, edit_item_text], ids=["finding_sql", "item_text"])
+def test_a_signoff_racing_an_admins_edit_never_approves_content_it_did_not_see(
+    phase_2a, lead, admin_user, edit
+):
+    # The rule holds "whatever path made the change", so an admin's edit must
+    # serialise with signing as an untick does; otherwise the sign reads the content before
+    # the edit commits, and the edit's revalidation runs before the signoff commits.
+    seed = random.randrange(1_000_000)
+    outcomes: Counter = Counter()
+
+    for round_number in range(ROUNDS):
+        delays = [(0.0, 0.0), (JITTER, 0.0), (0.0, JITTER)][round_number % 3]
+
+        def work(index: int, delays=delays, round_number=round_number):
+            time.sleep(delays[index])
+            if index == 0:
+                try:
+                    return signoff_sign(
+                        phase_id=phase_2a.pk,
+                        comment=f"Round {round_number}.",
+                        context=context_for(lead.pk, f"sign-{round_number}"),
+                    ).pk
+                except Refused as refusal:
+                    return refusal
+            return edit(round_number, context_for(admin_user.pk, f"edit-{round_number}"))
+
+        signed, change = run_together(2, work)
+
+        context = f"round {round_number}, seed {seed}"
+        assert isinstance(signed, int), f"{context}: {signed!r}"
+        assert isinstance(change, str), f"{context}: {change!r}"
+        signoff = Signoff.objects.get(pk=signed)
+        if signoff.is_active:
+            # The edit came first, so the signoff must have approved the edited content.
+            current = phase_content(phase_2a.pk)
+            assert signoff.approved_content == current, f"{context}: a signoff over unseen content"
+            assert signoff.fingerprint == content_fingerprint(current), context
+            outcomes["edit first"] += 1
+            signoff_revoke(
+                phase_id=phase_2a.pk,
+                reason="Reset between rounds.",
+                context=context_for(lead.pk, f"reset-{round_number}"),
+            )
+        else:
+            # The sign came first: the edit revoked it by itself.
+            assert signoff.revoked_automatically, context
+            assert change in signoff.revoke_reason, context
+            outcomes["sign first"] += 1
+
+    assert sum(outcomes.values()) == ROUNDS
+    assert set(outcomes) == {"edit first", "sign first"}, f"{outcomes}, seed {seed}"

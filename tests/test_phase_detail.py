@@ -300,6 +300,19 @@ def test_it_shows_who_signed_when_with_what_comment_and_that_content_matches(
     assert SIGN_FORM not in html
 
 
+def test_it_escapes_the_signoff_comment(client, ready_2a, lead, viewer):
+    signoff_sign(
+        phase_id=ready_2a.pk,
+        comment='<script>alert("signed")</script>',
+        context=context_for(lead),
+    )
+
+    html = gate_of(page(client, viewer))
+
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;signed&quot;)&lt;/script&gt;" in html
+
+
 def test_it_says_when_todays_content_differs_from_what_was_signed(client, signoff, viewer):
     # A direct update skips the services, and with them the automatic revocation.
     ChecklistItem.objects.filter(pk=item_of("SI-001", 1).pk).update(text="Edited behind its back")

@@ -16,7 +16,7 @@ from findings.services.checklist import (
 )
 from findings.services.dependencies import dependency_add, dependency_remove
 from findings.services.errors import PhaseLocked
-from findings.services.findings import finding_update
+from findings.services.findings import finding_create, finding_update
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from findings.services.status import finding_status_set
 from tests.admin_forms import form_data
@@ -231,6 +231,17 @@ def test_an_admin_deleting_a_2a_item_revokes_it(signoff, admin_user):
     assert_revoked_automatically(
         signoff, [f"SI-002: checklist item “{item.text}” removed."], admin_user
     )
+
+
+def test_an_admin_adding_a_finding_to_2a_revokes_it(signoff, admin_user, phase_2a):
+    finding_create(
+        context=context_for(admin_user),
+        code="BL-015",
+        title="Outbox table for domain events",
+        phase=phase_2a,
+    )
+
+    assert_revoked_automatically(signoff, ["BL-015 joined the phase."], admin_user)
 
 
 def test_an_admin_moving_a_finding_out_of_2a_revokes_it(signoff, admin_user):

@@ -33,7 +33,7 @@ class ActionContext:
             actor=user,
             request_id=getattr(request, "request_id", ""),
             ip_address=request.META.get("REMOTE_ADDR") or None,
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],
+            user_agent=_printable(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_LIMIT],
         )
 
     @classmethod
@@ -46,6 +46,15 @@ class ActionContext:
         return self.actor is None
 
 
+def _printable(text: str) -> str:
+    """Drop control characters (NUL among them, which PostgreSQL refuses) from header text."""
+    return "".join(character for character in text if character.isprintable())
+
+
+def missing_permission_message(permission: str) -> str:
+    return f"You need the permission {permission!r} to do this."
+
+
 def permission_used(context: ActionContext, permission: str) -> str:
     """Return the permission that allows this change, or refuse it.
 
@@ -54,7 +63,7 @@ def permission_used(context: ActionContext, permission: str) -> str:
     if context.is_system:
         return f"system:{context.source}"
     if not context.actor.is_active or not context.actor.has_perm(permission):
-        raise PermissionDenied(f"You need the permission {permission!r} to do this.")
+        raise PermissionDenied(missing_permission_message(permission))
     return permission
 
 

@@ -6,6 +6,7 @@ from findings import seed
 from findings.models import Finding, Phase, Status, TacticalDocument
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.findings import finding_create
+from findings.services.signoffs import phases_lock
 
 
 @dataclass
@@ -108,6 +109,8 @@ def catalogue_object_save(
     permission = permission_used(context, f"findings.{'add' if adding else 'change'}_{model_name}")
     obj.full_clean()
     with transaction.atomic():
+        if isinstance(obj, Phase) and not adding:
+            phases_lock([obj.pk])
         before = None
         if not adding:
             before = _field_values(type(obj).objects.select_for_update().get(pk=obj.pk))

@@ -13,7 +13,7 @@ from findings.services.audit import (
     permission_used,
 )
 from findings.services.errors import PhaseLocked, StaleVersion
-from findings.services.signoffs import signoffs_revalidate
+from findings.services.signoffs import phases_lock, signoffs_revalidate
 
 EDITABLE_ITEM_FIELDS = ["section", "text", "position"]
 # How a stale-tick message names the change that came first.
@@ -34,6 +34,7 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
     )
     item.full_clean(exclude=["finding"])
     with transaction.atomic():
+        phases_lock([item.finding.phase_id])
         before = None
         if not adding:
             stored = ChecklistItem.objects.select_for_update().get(pk=item.pk)
@@ -65,6 +66,7 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
 def checklist_item_delete(*, item: ChecklistItem, context: ActionContext) -> None:
     permission = permission_used(context, "findings.delete_checklistitem")
     with transaction.atomic():
+        phases_lock([item.finding.phase_id])
         audit_record(
             context=context,
             action="checklist_item.deleted",

@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from findings.models import ChecklistItem, Dependency, Finding, cycle_message
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
-from findings.services.signoffs import signoffs_revalidate
+from findings.services.signoffs import phases_lock, signoffs_revalidate
 
 DEPENDENCY_ITEM_TEMPLATE = next(
     text for _, text in STANDARD_CHECKLIST if DEPENDENCY_PLACEHOLDER in text
@@ -62,6 +62,7 @@ def _serialise_dependency_writers() -> None:
 def dependency_add(*, finding: Finding, depends_on: Finding, context: ActionContext) -> Dependency:
     permission = permission_used(context, "findings.add_dependency")
     with transaction.atomic():
+        phases_lock([finding.phase_id])
         _serialise_dependency_writers()
         if finding.pk == depends_on.pk:
             raise ValidationError("A finding cannot depend on itself.")
@@ -88,6 +89,7 @@ def dependency_remove(*, dependency: Dependency, context: ActionContext) -> None
     permission = permission_used(context, "findings.delete_dependency")
     with transaction.atomic():
         finding = dependency.finding
+        phases_lock([finding.phase_id])
         audit_record(
             context=context,
             action="dependency.removed",

@@ -8,7 +8,7 @@ from findings.models import ChecklistItem, Finding, Status
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.dependencies import dependency_add, dependency_text
-from findings.services.signoffs import signoffs_revalidate
+from findings.services.signoffs import phases_lock, signoffs_revalidate
 from findings.services.status import status_change_problems
 
 AUDITED_FINDING_FIELDS = [
@@ -48,6 +48,7 @@ def finding_create(
     """Create a finding, its dependencies and, when it is in the plan, its standard checklist."""
     permission = permission_used(context, "findings.add_finding")
     with transaction.atomic():
+        phases_lock([fields.get("phase_id") or getattr(fields.get("phase"), "pk", None)])
         finding = Finding(**fields)
         normalise_line_breaks(finding)
         finding.full_clean()
@@ -88,6 +89,8 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
     normalise_line_breaks(finding)
     finding.full_clean()
     with transaction.atomic():
+        stored_phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding.pk)
+        phases_lock([stored_phase_id, finding.phase_id])
         stored = Finding.objects.select_for_update().get(pk=finding.pk)
         before, after = finding_snapshot(stored), finding_snapshot(finding)
         changed = [name for name in AUDITED_FINDING_FIELDS if before[name] != after[name]]
@@ -117,6 +120,7 @@ def finding_delete(*, finding: Finding, context: ActionContext) -> None:
     """Delete a finding with its checklist and its own dependencies; its history stays."""
     permission = permission_used(context, "findings.delete_finding")
     with transaction.atomic():
+        phases_lock([finding.phase_id])
         audit_record(
             context=context,
             action="finding.deleted",

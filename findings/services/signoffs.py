@@ -198,6 +198,19 @@ def signoff_revoke(*, phase_id: int, reason: str, context: ActionContext) -> Sig
     return signoff
 
 
+def phases_lock(phase_ids) -> None:
+    """Lock these phases' rows, in id order, before changing what a signoff of them approves.
+
+    Signing locks the phase row too, so a change and a signoff of the same phase queue: the
+    signoff sees the change, or the change's revalidation sees the signoff. Every content change
+    takes these locks first, before its audit event locks the chain head, so no two
+    transactions ever wait on each other in opposite orders.
+    """
+    ids = sorted({phase_id for phase_id in phase_ids if phase_id is not None})
+    if ids:
+        list(Phase.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+
+
 def signoffs_revalidate(*, phase_ids: list[int | None], context: ActionContext) -> None:
     """Revoke every active signoff among these phases whose approved content has changed.
 

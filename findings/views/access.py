@@ -2,6 +2,8 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
+from findings.services.audit import missing_permission_message
+
 
 def permission_needed(permission: str):
     """Refuse the view with a 403 that names the missing permission, for a logged-in user.
@@ -13,7 +15,7 @@ def permission_needed(permission: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.has_perm(permission):
-                raise PermissionDenied(f"You need the permission {permission!r} to do this.")
+                raise PermissionDenied(missing_permission_message(permission))
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -1,7 +1,7 @@
 """The exported tactical documents: the list with QA results, one document, and the zip.
 
-Any signed-in user may read them, as they may read every finding's page: the documents show
-nothing a finding's page does not.
+Every role may read them, as every role may read the findings' pages: the documents show
+nothing a finding's page does not. A signed-in user without a role gets a 403, as everywhere.
 """
 
 from http import HTTPStatus
@@ -14,6 +14,7 @@ from findings.export.reports import FileReport, document_report, readme_report, 
 from findings.export.snapshot import snapshot_load
 from findings.export.tree import README, ExportRefused, zip_stream
 from findings.markdown import render_markdown
+from findings.views.access import permission_needed
 
 
 def _get_report(file_name: str) -> FileReport:
@@ -28,6 +29,7 @@ def _get_report(file_name: str) -> FileReport:
 
 
 @require_GET
+@permission_needed("findings.view_tacticaldocument")
 def document_list(request: HttpRequest) -> HttpResponse:
     reports = tree_reports(snapshot_load())
     context = {
@@ -39,6 +41,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@permission_needed("findings.view_tacticaldocument")
 def document_detail(request: HttpRequest, file_name: str) -> HttpResponse:
     report = _get_report(file_name)
     context = {
@@ -50,6 +53,7 @@ def document_detail(request: HttpRequest, file_name: str) -> HttpResponse:
 
 
 @require_GET
+@permission_needed("findings.view_tacticaldocument")
 def tactical_plans_zip(request: HttpRequest) -> HttpResponse:
     """The same files as `export_tactical_docs` writes, zipped as they are rendered."""
     try:

@@ -10,7 +10,7 @@ from findings.forms import ChecklistTickForm, StatusChangeForm, form_errors_sent
 from findings.gates import FINISHED
 from findings.models import ChecklistItem, ChecklistSection, Finding, Status
 from findings.selectors import finding_history, phase_card_for
-from findings.services.audit import ActionContext
+from findings.services.audit import ActionContext, missing_permission_message
 from findings.services.checklist import checklist_item_set
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
 from findings.services.status import allowed_targets, finding_status_set, transition_blockers
@@ -19,10 +19,6 @@ from findings.views.access import permission_needed
 PAGE = "findings/finding_detail.html"
 TICK_PERMISSION = "findings.tick_checklistitem"
 STATUS_PERMISSION = "findings.change_finding_status"
-
-
-def _lacks(permission: str) -> str:
-    return f"Your role does not allow this: it needs the permission {permission!r}."
 
 
 def _get_finding(code: str) -> Finding:
@@ -43,7 +39,13 @@ def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
 def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(ChecklistItem.objects.select_related("finding"), pk=item_id)
     if not request.user.has_perm(TICK_PERMISSION):
-        return _refuse(request, item.finding, HTTPStatus.FORBIDDEN, _lacks(TICK_PERMISSION), item)
+        return _refuse(
+            request,
+            item.finding,
+            HTTPStatus.FORBIDDEN,
+            missing_permission_message(TICK_PERMISSION),
+            item,
+        )
     form = ChecklistTickForm(request.POST)
     if not form.is_valid():
         message = f"The tick was not understood. {form_errors_sentence(form)}"
@@ -72,7 +74,9 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
 def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
     finding = _get_finding(code)
     if not request.user.has_perm(STATUS_PERMISSION):
-        return _refuse(request, finding, HTTPStatus.FORBIDDEN, _lacks(STATUS_PERMISSION))
+        return _refuse(
+            request, finding, HTTPStatus.FORBIDDEN, missing_permission_message(STATUS_PERMISSION)
+        )
     form = StatusChangeForm(request.POST)
     if not form.is_valid():
         message = f"The status change was not understood. {form_errors_sentence(form)}"

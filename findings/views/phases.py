@@ -28,7 +28,7 @@ PAGE = "findings/phase_detail.html"
 
 
 def _get_phase(code: str) -> Phase:
-    return get_object_or_404(Phase, code=code.upper())
+    return get_object_or_404(Phase, code=code)
 
 
 @require_GET

@@ -1,0 +1,477 @@
+"""The role × endpoint matrix: every route the URL resolver knows × each persona × GET and POST.
+
+The routes come from the resolver, so a view added without a row in EXPECTED fails
+`test_it_has_a_row_for_every_route`, and a row whose route is gone fails
+`test_it_has_no_row_for_a_route_that_is_gone`. Everything under admin/ is one family, "staff
+only", tested through a sample of its pages.
+
+Loading the catalogue takes most of a second, so each route is one test that loads it once, and
+each cell (persona × method) is a subtest that runs inside a savepoint rolled back afterwards:
+every cell starts from the same data, whatever the cell before it changed.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.db import transaction
+from django.test import Client
+from django.urls import URLResolver, get_resolver, resolve
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Status
+from findings.services.audit import ActionContext
+from findings.services.checklist import checklist_item_set
+from findings.services.signoffs import signoff_sign
+from findings.services.status import finding_status_set
+from tests.admin_forms import form_data
+from tests.conftest import PASSWORD
+
+PERSONAS = ("anonymous", "outsider", "viewer", "reviewer", "lead", "admin_user")
+METHODS = ("GET", "POST")
+ADMIN_FAMILY = "admin/"
+NEW_PASSWORD = "a different passphrase for the matrix"
+# Every finding code has this shape; a refused or anonymous response must show none of them.
+FINDING_CODE = re.compile(rb"\b(?:SI|BF|BL)-\d{3}\b")
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A 302 to `location`, in which {url} is the requested URL and {item} the sample item."""
+
+    location: str
+    status: int = 302
+
+
+LOGIN = Redirect("/accounts/login/?next={url}")
+ADMIN_LOGIN = Redirect("/admin/login/?next={url}")
+Expected = int | Redirect
+
+
+@dataclass
+class Sample:
+    """The objects whose ids fill a route's converters, and the personas, for one test."""
+
+    item: int
+    finding: int
+    users: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One route: a sample URL, the expected answer per persona (in PERSONAS order) per method.
+
+    `data` builds a valid POST body inside each cell, so an allowed POST is judged on its merits
+    and a refused one is refused for the role, not for bad input. `setup` runs once per test.
+    """
+
+    url: str
+    get: tuple[Expected, ...]
+    post: tuple[Expected, ...]
+    data: Callable[[Sample], dict] | None = None
+    setup: Callable[[Sample], None] | None = None
+
+
+def staff_only(url: str, *, anonymous: Redirect, admin_get: Expected = 200, **kwargs) -> Row:
+    """The admin family's rule: staff only; everyone else is sent to a login page.
+
+    Django's AdminSite sends anonymous users of its own pages to the admin's login, while
+    LoginRequiredMiddleware catches anonymous requests for ModelAdmin pages first and sends them
+    to settings.LOGIN_URL: `anonymous` says which.
+    """
+    get = (anonymous, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, admin_get)
+    post = (anonymous, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200)
+    return Row(url, get=get, post=kwargs.pop("post", post), **kwargs)
+
+
+def tick_data(sample: Sample) -> dict:
+    return {"checked": "true", "version": ChecklistItem.objects.get(pk=sample.item).version}
+
+
+def status_data(sample: Sample) -> dict:
+    version = Finding.objects.get(pk=sample.finding).version
+    return {"target": Status.IN_PROGRESS, "version": version}
+
+
+def make_2a_ready(sample: Sample) -> None:
+    """Tick every 2A item and move every 2A finding to done, as the reviewer, through services."""
+    context = ActionContext(actor=sample.users["reviewer"], request_id="matrix-setup")
+    for item in ChecklistItem.objects.filter(finding__phase__code="2A"):
+        checklist_item_set(
+            item_id=item.pk, checked=True, expected_version=item.version, context=context
+        )
+    for finding in Finding.objects.filter(phase__code="2A"):
+        for target in (Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE):
+            finding = finding_status_set(
+                finding_id=finding.pk,
+                target=target,
+                expected_version=finding.version,
+                context=context,
+            )
+
+
+def sign_2a(sample: Sample) -> None:
+    make_2a_ready(sample)
+    context = ActionContext(actor=sample.users["lead"], request_id="matrix-setup")
+    signoff_sign(
+        phase_id=Phase.objects.get(code="2A").pk, comment="Checked for the matrix.", context=context
+    )
+
+
+def admin_change_data(sample: Sample) -> dict:
+    """The finding's admin form as a browser would submit it, with a new title."""
+    browser = Client()
+    browser.force_login(sample.users["admin_user"])
+    page = browser.get(f"/admin/findings/finding/{sample.finding}/change/")
+    return {**form_data(page.content.decode()), "title": "Retitled through the admin"}
+
+
+def login_data(sample: Sample) -> dict:
+    return {"username": "viewer", "password": PASSWORD}
+
+
+def password_change_data(sample: Sample) -> dict:
+    return {
+        "old_password": PASSWORD,
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+    }
+
+
+def password_reset_data(sample: Sample) -> dict:
+    return {"email": "viewer@example.com"}
+
+
+# Columns: anonymous, outsider, viewer, reviewer, lead, admin_user.
+EXPECTED: dict[str, Row] = {
+    # Staff only, sampled: the index, the findings' list and change form, the audit log, users.
+    "admin/": staff_only("/admin/", anonymous=ADMIN_LOGIN),
+    "admin/findings/finding/": staff_only("/admin/findings/finding/", anonymous=LOGIN),
+    "admin/findings/finding/<path:object_id>/change/": staff_only(
+        "/admin/findings/finding/{finding}/change/",
+        anonymous=LOGIN,
+        post=(
+            LOGIN,
+            ADMIN_LOGIN,
+            ADMIN_LOGIN,
+            ADMIN_LOGIN,
+            ADMIN_LOGIN,
+            Redirect("/admin/findings/finding/"),
+        ),
+        data=admin_change_data,
+    ),
+    "admin/findings/auditevent/": staff_only("/admin/findings/auditevent/", anonymous=LOGIN),
+    "admin/auth/user/": staff_only("/admin/auth/user/", anonymous=LOGIN),
+    # The admin's login page is open; it refuses a non-staff account's correct password.
+    "admin/login/": Row(
+        "/admin/login/",
+        get=(200, 200, 200, 200, 200, Redirect("/admin/")),
+        post=(200,) * 6,
+        data=login_data,
+    ),
+    # django.contrib.auth.urls: logging in and resetting a password are open, by Django's design.
+    "accounts/login/": Row(
+        "/accounts/login/", get=(200,) * 6, post=(Redirect("/"),) * 6, data=login_data
+    ),
+    "accounts/logout/": Row(
+        "/accounts/logout/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, *(Redirect("/accounts/login/"),) * 5),
+    ),
+    "accounts/password_change/": Row(
+        "/accounts/password_change/",
+        get=(LOGIN, 200, 200, 200, 200, 200),
+        post=(LOGIN, *(Redirect("/accounts/password_change/done/"),) * 5),
+        data=password_change_data,
+    ),
+    "accounts/password_change/done/": Row(
+        "/accounts/password_change/done/",
+        get=(LOGIN, 200, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    "accounts/password_reset/": Row(
+        "/accounts/password_reset/",
+        get=(200,) * 6,
+        post=(Redirect("/accounts/password_reset/done/"),) * 6,
+        data=password_reset_data,
+    ),
+    "accounts/password_reset/done/": Row("/accounts/password_reset/done/", (200,) * 6, (405,) * 6),
+    # A link with a token nobody issued: the page says it is invalid, for GET and POST alike.
+    "accounts/reset/<uidb64>/<token>/": Row(
+        "/accounts/reset/MQ/not-a-token/", get=(200,) * 6, post=(200,) * 6
+    ),
+    "accounts/reset/done/": Row("/accounts/reset/done/", get=(200,) * 6, post=(405,) * 6),
+    # Probes: open to anyone, GET only.
+    "healthz": Row("/healthz", get=(200,) * 6, post=(405,) * 6),
+    "readyz": Row("/readyz", get=(200,) * 6, post=(405,) * 6),
+    # The tracker's pages: any role reads, an account without a role is refused.
+    "": Row(
+        "/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    # Class views check the permission before the method, so the outsider's POST is a 403.
+    "findings/": Row(
+        "/findings/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 403, 405, 405, 405, 405),
+    ),
+    "audit/": Row(
+        "/audit/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 403, 405, 405, 405, 405),
+    ),
+    "findings/<finding:code>/": Row(
+        "/findings/SI-001/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    "findings/<finding:code>/status/": Row(
+        "/findings/SI-001/status/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, 403, 403, *(Redirect("/findings/SI-001/"),) * 3),
+        data=status_data,
+    ),
+    "checklist/<row:item_id>/": Row(
+        "/checklist/{item}/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, 403, 403, *(Redirect("/findings/SI-001/#item-{item}"),) * 3),
+        data=tick_data,
+    ),
+    "phases/<phase:code>/": Row(
+        "/phases/2A/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    # 2A is made ready by the reviewer, so the lead and the admin are independent of its work.
+    "phases/<phase:code>/signoff/": Row(
+        "/phases/2A/signoff/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, 403, 403, 403, Redirect("/phases/2A/"), Redirect("/phases/2A/")),
+        data=lambda sample: {"comment": "Ran every 2A migration and its rollback."},
+        setup=make_2a_ready,
+    ),
+    "phases/<phase:code>/signoff/revoke/": Row(
+        "/phases/2A/signoff/revoke/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, 403, 403, 403, Redirect("/phases/2A/"), Redirect("/phases/2A/")),
+        data=lambda sample: {"reason": "The migration locks the accounts table."},
+        setup=sign_2a,
+    ),
+    # The exported documents show every finding's plan and checklist, so they need a role too.
+    "documents/": Row(
+        "/documents/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    "documents/<document:file_name>/": Row(
+        "/documents/SI-001_TACTICAL_PLAN.md/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    "export/tactical_plans.zip": Row(
+        "/export/tactical_plans.zip",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+}
+# Routes an anonymous visitor may reach; every other route sends them to a login page.
+PUBLIC = {
+    "admin/login/",
+    "accounts/login/",
+    "accounts/password_reset/",
+    "accounts/password_reset/done/",
+    "accounts/reset/<uidb64>/<token>/",
+    "accounts/reset/done/",
+    "healthz",
+    "readyz",
+}
+# The tracker's own pages and actions, which an account without a role may not use.
+APP_ROUTES = [
+    route
+    for route in EXPECTED
+    if not route.startswith(("admin/", "accounts/")) and route not in PUBLIC
+]
+STATE_CHANGES = {
+    "findings/<finding:code>/status/": "reviewer",
+    "checklist/<row:item_id>/": "reviewer",
+    "phases/<phase:code>/signoff/": "lead",
+    "phases/<phase:code>/signoff/revoke/": "lead",
+}
+
+
+def _join(prefix: str, part: str) -> str:
+    # As Django's resolver joins them: an included regex's leading ^ is not part of the route.
+    return prefix + (part[1:] if prefix and part.startswith("^") else part)
+
+
+def resolver_routes(patterns=None, prefix: str = "") -> list[str]:
+    """Every route the project answers, as the pattern strings of the URLconf, includes opened."""
+    routes = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = _join(prefix, str(entry.pattern))
+        if isinstance(entry, URLResolver):
+            routes += resolver_routes(entry.url_patterns, route)
+        else:
+            routes.append(route)
+    return routes
+
+
+def sample_url(route: str, sample: Sample) -> str:
+    return EXPECTED[route].url.format(item=sample.item, finding=sample.finding)
+
+
+# The table: checked without a database, so an edit that weakens it fails here first.
+
+
+def test_it_walks_the_resolver_into_the_includes():
+    routes = resolver_routes()
+
+    assert {"admin/", "accounts/login/", "findings/<finding:code>/", "healthz"} <= set(routes)
+    assert len(routes) == len(set(routes))
+
+
+def test_it_has_a_row_for_every_route():
+    missing = [
+        route
+        for route in resolver_routes()
+        if route not in EXPECTED and not route.startswith(ADMIN_FAMILY)
+    ]
+
+    assert missing == [], "Add these routes to EXPECTED, with the answer each persona gets."
+
+
+def test_it_has_no_row_for_a_route_that_is_gone():
+    assert sorted(set(EXPECTED) - set(resolver_routes())) == []
+
+
+@pytest.mark.parametrize("route", EXPECTED)
+def test_each_rows_sample_url_resolves_to_its_route(route):
+    url = EXPECTED[route].url.format(item=1, finding=1)
+
+    assert resolve(url).route == route
+
+
+@pytest.mark.parametrize("route", EXPECTED)
+def test_each_row_names_an_answer_for_every_persona(route):
+    row = EXPECTED[route]
+
+    assert len(row.get) == len(row.post) == len(PERSONAS)
+
+
+@pytest.mark.parametrize("route", sorted(set(EXPECTED) - PUBLIC))
+def test_the_table_sends_anonymous_visitors_of_every_private_route_to_a_login_page(route):
+    row = EXPECTED[route]
+
+    assert row.get[0] in (LOGIN, ADMIN_LOGIN)
+    assert row.post[0] in (LOGIN, ADMIN_LOGIN)
+
+
+@pytest.mark.parametrize("route", APP_ROUTES)
+def test_the_table_refuses_an_account_without_a_role_every_app_route(route):
+    row = EXPECTED[route]
+
+    assert row.get[1] in (403, 405)
+    assert row.post[1] in (403, 405)
+
+
+@pytest.mark.parametrize(("route", "lowest_role"), STATE_CHANGES.items())
+def test_the_table_lets_no_role_below_the_one_needed_change_anything(route, lowest_role):
+    below = PERSONAS[: PERSONAS.index(lowest_role)]
+
+    for persona, expected in zip(PERSONAS, EXPECTED[route].post, strict=True):
+        if persona in below:
+            assert expected in (403, LOGIN), persona
+        else:
+            assert isinstance(expected, Redirect) and expected != LOGIN, persona
+
+
+# The cells: each route's sample URL requested by every persona with GET and POST.
+
+
+@pytest.fixture
+def sample(catalogue, outsider, viewer, reviewer, lead, admin_user) -> Sample:
+    item = ChecklistItem.objects.filter(finding__code="SI-001").order_by("position").first()
+    users = {
+        "anonymous": None,
+        "outsider": outsider,
+        "viewer": viewer,
+        "reviewer": reviewer,
+        "lead": lead,
+        "admin_user": admin_user,
+    }
+    return Sample(item=item.pk, finding=item.finding_id, users=users)
+
+
+def cell(sample: Sample, route: str, method: str, persona: str) -> None:
+    """Request the route's sample URL as `persona`, assert the expected answer, and roll back."""
+    row = EXPECTED[route]
+    expected = dict(zip(PERSONAS, row.get if method == "GET" else row.post, strict=True))[persona]
+    url = sample_url(route, sample)
+    with transaction.atomic():
+        client = Client()
+        if sample.users[persona] is not None:
+            client.force_login(sample.users[persona])
+        data = row.data(sample) if method == "POST" and row.data else {}
+        events = AuditEvent.objects.count()
+
+        response = client.get(url) if method == "GET" else client.post(url, data)
+
+        body = response.getvalue()
+        if isinstance(expected, Redirect):
+            location = expected.location.format(url=url, item=sample.item)
+            assert (response.status_code, response.get("Location")) == (302, location)
+        else:
+            assert response.status_code == expected
+        if persona in ("anonymous", "outsider"):
+            assert FINDING_CODE.findall(body) == [], "finding data shown without a role"
+        if expected in (LOGIN, ADMIN_LOGIN) or (isinstance(expected, int) and expected >= 400):
+            assert AuditEvent.objects.count() == events, "a refused request changed something"
+        transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("route", EXPECTED)
+def test_each_persona_gets_the_expected_answer(sample, subtests, route):
+    if EXPECTED[route].setup:
+        EXPECTED[route].setup(sample)
+    for method in METHODS:
+        for persona in PERSONAS:
+            with subtests.test(msg=f"{method} {persona}"):
+                cell(sample, route, method, persona)
+
+
+# Public routes: what they show, and what they must not.
+
+
+def test_the_probes_answer_anyone_with_a_constant_body(client, db):
+    healthz, readyz = client.get("/healthz"), client.get("/readyz")
+
+    assert (healthz.status_code, healthz.content) == (200, b"ok\n")
+    assert (readyz.status_code, readyz.content) == (200, b"ready\n")
+    assert healthz["Content-Type"] == readyz["Content-Type"] == "text/plain"
+
+
+def test_a_password_reset_answers_an_unknown_address_exactly_as_a_known_one(client, viewer):
+    viewer.email = "viewer@example.com"
+    viewer.save()
+
+    known = client.post("/accounts/password_reset/", {"email": "viewer@example.com"})
+    unknown = client.post("/accounts/password_reset/", {"email": "nobody@example.com"})
+
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert [message.to for message in mail.outbox] == [["viewer@example.com"]]
+
+
+def test_a_reset_link_with_a_bad_token_names_nobody_and_offers_no_form(client, viewer):
+    uid = urlsafe_base64_encode(force_bytes(viewer.pk))
+
+    response = client.get(f"/accounts/reset/{uid}/not-a-token/")
+
+    assert response.status_code == 200
+    assert b"viewer" not in response.content
+    assert b"new_password1" not in response.content
+    assert get_user_model().objects.get(pk=viewer.pk).check_password(PASSWORD)
