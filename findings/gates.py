@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from findings.models import ChecklistItem, Dependency, Finding, Phase, Signoff, Status
 
@@ -40,6 +40,34 @@ def unsigned_gate_before(phase: Phase | None) -> Phase | None:
         .order_by("order")
         .first()
     )
+
+
+def phase_lock_for_change(phase_id: int | None) -> str:
+    """Lock a phase's row for a change of its content, and say why it is locked, in one query.
+
+    Returns "" when work in the phase may go on. Signing off locks the same row, so a change and
+    a signoff of one phase never interleave.
+    """
+    if phase_id is None:
+        return ""
+    earliest_unsigned_gate = (
+        Phase.objects.filter(order__lt=OuterRef("order"), requires_signoff=True)
+        .exclude(Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))))
+        .order_by("order")
+    )
+    row = (
+        Phase.objects.select_for_update()
+        .filter(pk=phase_id)
+        .annotate(
+            gate_code=Subquery(earliest_unsigned_gate.values("code")[:1]),
+            gate_name=Subquery(earliest_unsigned_gate.values("name")[:1]),
+        )
+        .values("gate_code", "gate_name")
+        .get()
+    )
+    if row["gate_code"] is None:
+        return ""
+    return lock_reason_waiting_on(Phase(code=row["gate_code"], name=row["gate_name"]))
 
 
 def lock_reason_waiting_on(gate: Phase | None) -> str:

@@ -35,8 +35,8 @@ STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW
 # audit chain's head, the insert and the head's update), the signoff revalidation, then the page's
 # reads again for the fragments.
 QUERIES = {
-    "sqlite": {"dashboard": 11, "finding": 15, "tick": 30, "status": 30},
-    "postgresql": {"dashboard": 11, "finding": 15, "tick": 30, "status": 30},
+    "sqlite": {"dashboard": 11, "finding": 15, "tick": 17, "status": 19},
+    "postgresql": {"dashboard": 11, "finding": 15, "tick": 17, "status": 19},
 }
 
 

@@ -115,7 +115,8 @@ def _append(context: ActionContext, *, object_repr: str, **fields) -> AuditEvent
         user_agent=context.user_agent[:USER_AGENT_LIMIT],
         **fields,
     )
-    with transaction.atomic():
+    # Callers already run in a transaction; a savepoint of our own would only cost two queries.
+    with transaction.atomic(savepoint=False):
         return chain_append(event)
 
 

@@ -3,8 +3,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from findings.gates import lock_reason_for
-from findings.models import ChecklistItem, Finding, Phase
+from findings.gates import phase_lock_for_change
+from findings.models import ChecklistItem
 from findings.services.audit import (
     ActionContext,
     audit_record,
@@ -95,15 +95,8 @@ def checklist_item_set(
     """
     permission = permission_used(context, "findings.tick_checklistitem")
     with transaction.atomic():
-        finding = _lock_phase_of_item(item_id)
-        lock_reason = lock_reason_for(finding.phase)
-        if lock_reason:
-            raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
-        item = (
-            ChecklistItem.objects.select_for_update(of=("self",))
-            .select_related("finding", "checked_by")
-            .get(pk=item_id)
-        )
+        item = _locked_item(item_id)
+        finding = item.finding
         if item.checked == checked:
             return item
         if item.version != expected_version:
@@ -127,13 +120,24 @@ def checklist_item_set(
     return item
 
 
-def _lock_phase_of_item(item_id: int):
-    """Lock the item's phase row first, as signing off does, so the two serialise."""
-    finding_id = ChecklistItem.objects.values_list("finding_id", flat=True).get(pk=item_id)
-    finding = Finding.objects.select_related("phase").get(pk=finding_id)
-    if finding.phase_id is not None:
-        Phase.objects.select_for_update().filter(pk=finding.phase_id).first()
-    return finding
+def _locked_item(item_id: int) -> ChecklistItem:
+    """The item, read after locking its phase's row, as every change of a phase's content does.
+
+    Every writer of a phase's items holds that lock, so the item cannot change under us. Should
+    an admin move the finding to another phase meanwhile, the lock is taken again for the new one.
+    Raises ChecklistItem.DoesNotExist or PhaseLocked.
+    """
+    phase_id = ChecklistItem.objects.values_list("finding__phase_id", flat=True).get(pk=item_id)
+    while True:
+        lock_reason = phase_lock_for_change(phase_id)
+        item = ChecklistItem.objects.select_related("finding__phase", "checked_by").get(pk=item_id)
+        if item.finding.phase_id == phase_id:
+            break
+        phase_id = item.finding.phase_id
+    if lock_reason:
+        code = item.finding.code
+        raise PhaseLocked(f"{code} cannot be changed. {lock_reason}", [lock_reason])
+    return item
 
 
 def _changed_since_message(item: ChecklistItem) -> str:

@@ -4,8 +4,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from findings.gates import FINISHED, lock_reason_for
-from findings.models import Finding, Phase, Status
+from findings.gates import FINISHED, lock_reason_for, phase_lock_for_change
+from findings.models import Finding, Status
 from findings.services.audit import (
     ActionContext,
     audit_record,
@@ -79,14 +79,8 @@ def finding_status_set(
     permission = permission_used(context, "findings.change_finding_status")
     with transaction.atomic():
         phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding_id)
-        if phase_id is not None:
-            Phase.objects.select_for_update().filter(pk=phase_id).first()
-        finding = (
-            Finding.objects.select_for_update(of=("self",))
-            .select_related("phase")
-            .get(pk=finding_id)
-        )
-        lock_reason = lock_reason_for(finding.phase)
+        lock_reason = phase_lock_for_change(phase_id)
+        finding = Finding.objects.select_for_update().get(pk=finding_id)
         if lock_reason:
             raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
         if finding.status == target:

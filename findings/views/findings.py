@@ -2,14 +2,15 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from findings.forms import ChecklistTickForm, StatusChangeForm, form_errors_sentence
 from findings.gates import FINISHED
 from findings.models import ChecklistItem, ChecklistSection, Finding, Status
-from findings.selectors import finding_history, phase_card_for
+from findings.selectors import finding_history, phase_card_for, phase_progress
 from findings.services.audit import ActionContext, missing_permission_message
 from findings.services.checklist import checklist_item_set
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
@@ -37,36 +38,33 @@ def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 @permission_needed("findings.view_finding")
 def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
-    item = get_object_or_404(ChecklistItem.objects.select_related("finding"), pk=item_id)
+    # The item is loaded by the service, under its phase's lock; a refusal loads it to redraw it.
     if not request.user.has_perm(TICK_PERMISSION):
-        return _refuse(
-            request,
-            item.finding,
-            HTTPStatus.FORBIDDEN,
-            missing_permission_message(TICK_PERMISSION),
-            item,
-        )
+        message = missing_permission_message(TICK_PERMISSION)
+        return _refuse_tick(request, item_id, HTTPStatus.FORBIDDEN, message)
     form = ChecklistTickForm(request.POST)
     if not form.is_valid():
         message = f"The tick was not understood. {form_errors_sentence(form)}"
-        return _refuse(request, item.finding, HTTPStatus.BAD_REQUEST, message, item=item)
+        return _refuse_tick(request, item_id, HTTPStatus.BAD_REQUEST, message)
     try:
         item = checklist_item_set(
-            item_id=item.pk,
+            item_id=item_id,
             checked=form.cleaned_data["checked"],
             expected_version=form.cleaned_data["version"],
             context=ActionContext.from_request(request),
         )
+    except ChecklistItem.DoesNotExist as unknown:
+        raise Http404("No checklist item has this id.") from unknown
     except PermissionDenied as refusal:
-        return _refuse(request, item.finding, HTTPStatus.FORBIDDEN, str(refusal), item)
+        return _refuse_tick(request, item_id, HTTPStatus.FORBIDDEN, str(refusal))
     except PhaseLocked as refusal:
-        return _refuse(request, item.finding, HTTPStatus.LOCKED, refusal.message, item=item)
+        return _refuse_tick(request, item_id, HTTPStatus.LOCKED, refusal.message)
     except StaleVersion as refusal:
-        return _refuse(request, item.finding, HTTPStatus.CONFLICT, refusal.message, item=item)
+        return _refuse_tick(request, item_id, HTTPStatus.CONFLICT, refusal.message)
     if not request.htmx:
         return redirect(f"{item.finding.get_absolute_url()}#item-{item.pk}")
-    context = finding_page_context(_get_finding(item.finding.code), request.user)
-    return render(request, f"{PAGE}#tick-response", {**context, "item": item})
+    context = {**changed_regions_context(item.finding, request.user), "item": item}
+    return render(request, f"{PAGE}#tick-response", context)
 
 
 @require_POST
@@ -82,7 +80,7 @@ def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
         message = f"The status change was not understood. {form_errors_sentence(form)}"
         return _refuse(request, finding, HTTPStatus.BAD_REQUEST, message)
     try:
-        finding_status_set(
+        moved = finding_status_set(
             finding_id=finding.pk,
             target=form.cleaned_data["target"],
             expected_version=form.cleaned_data["version"],
@@ -99,8 +97,17 @@ def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
         return _refuse(request, finding, HTTPStatus.UNPROCESSABLE_ENTITY, message)
     if not request.htmx:
         return redirect(finding.get_absolute_url())
-    context = finding_page_context(_get_finding(code), request.user)
-    return render(request, f"{PAGE}#status-response", context)
+    finding.status, finding.version = moved.status, moved.version
+    return render(
+        request, f"{PAGE}#status-response", changed_regions_context(finding, request.user)
+    )
+
+
+def _refuse_tick(
+    request: HttpRequest, item_id: int, status: HTTPStatus, message: str
+) -> HttpResponse:
+    item = get_object_or_404(ChecklistItem.objects.select_related("finding"), pk=item_id)
+    return _refuse(request, item.finding, status, message, item)
 
 
 def _refuse(
@@ -154,11 +161,34 @@ def finding_page_context(finding: Finding, user) -> dict:
         "lock_reason": lock_reason,
         "can_tick": user.has_perm(TICK_PERMISSION) and not lock_reason,
         "can_change_status": can_change_status,
-        "status_targets": [
-            (target, Status(target).label, transition_blockers(finding, target))
-            for target in allowed_targets(finding.status)
-        ]
-        if can_change_status
-        else [],
+        "status_targets": _status_targets(finding) if can_change_status else [],
         "history": finding_history(finding),
     }
+
+
+def changed_regions_context(finding: Finding, user) -> dict:
+    """What a successful tick or status move redraws: progress bars and the status panel.
+
+    The change just went through, so the finding's phase is not locked.
+    """
+    counts = finding.checklist_items.aggregate(
+        total=Count("pk"), ticked=Count("pk", filter=Q(checked=True))
+    )
+    can_change_status = user.has_perm(STATUS_PERMISSION)
+    return {
+        "finding": finding,
+        "items_ticked": counts["ticked"],
+        "items_total": counts["total"],
+        "phase_card": phase_progress(finding.phase) if finding.phase else None,
+        "lock_reason": "",
+        "can_tick": user.has_perm(TICK_PERMISSION),
+        "can_change_status": can_change_status,
+        "status_targets": _status_targets(finding) if can_change_status else [],
+    }
+
+
+def _status_targets(finding: Finding) -> list[tuple[str, str, list[str]]]:
+    return [
+        (target, Status(target).label, transition_blockers(finding, target))
+        for target in allowed_targets(finding.status)
+    ]
