@@ -262,7 +262,8 @@ def test_it_names_what_blocks_a_status_move(reviewer_client, reviewer):
 def test_it_disables_a_locked_phase_for_reviewers_too_and_says_why(reviewer_client):
     content = reviewer_client.get("/findings/BL-005/").content.decode()
 
-    assert f'<p class="lock" role="note">🔒 {LOCKED_BY_2A}</p>' in content
+    locked = '<span class="badge lock-badge">Locked</span>'
+    assert f'<p class="lock" role="note">{locked} {LOCKED_BY_2A}</p>' in content
     assert len(checkboxes(content)) == 13
     assert all(re.search(r"\sdisabled[\s>]", box) for box in checkboxes(content))
     assert "Move to" not in content
