@@ -76,16 +76,23 @@ class Row:
     setup: Callable[[Sample], None] | None = None
 
 
-def staff_only(url: str, *, anonymous: Redirect, admin_get: Expected = 200, **kwargs) -> Row:
+def staff_only(
+    url: str,
+    *,
+    anonymous: Redirect,
+    admin_post: Expected = 200,
+    data: Callable[[Sample], dict] | None = None,
+) -> Row:
     """The admin family's rule: staff only; everyone else is sent to a login page.
 
     Django's AdminSite sends anonymous users of its own pages to the admin's login, while
     LoginRequiredMiddleware catches anonymous requests for ModelAdmin pages first and sends them
     to settings.LOGIN_URL: `anonymous` says which.
     """
-    get = (anonymous, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, admin_get)
-    post = (anonymous, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200)
-    return Row(url, get=get, post=kwargs.pop("post", post), **kwargs)
+    refused = (ADMIN_LOGIN,) * 4
+    return Row(
+        url, get=(anonymous, *refused, 200), post=(anonymous, *refused, admin_post), data=data
+    )
 
 
 def tick_data(sample: Sample) -> dict:
@@ -154,14 +161,7 @@ EXPECTED: dict[str, Row] = {
     "admin/findings/finding/<path:object_id>/change/": staff_only(
         "/admin/findings/finding/{finding}/change/",
         anonymous=LOGIN,
-        post=(
-            LOGIN,
-            ADMIN_LOGIN,
-            ADMIN_LOGIN,
-            ADMIN_LOGIN,
-            ADMIN_LOGIN,
-            Redirect("/admin/findings/finding/"),
-        ),
+        admin_post=Redirect("/admin/findings/finding/"),
         data=admin_change_data,
     ),
     "admin/findings/auditevent/": staff_only("/admin/findings/auditevent/", anonymous=LOGIN),

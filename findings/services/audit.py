@@ -2,6 +2,7 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -90,15 +91,28 @@ def audit_record(
     )
 
 
-def login_lockout_record(*, request: HttpRequest, username: str) -> AuditEvent:
-    """Record that login throttling locked out an account or an address."""
+def login_lockout_record(*, request: HttpRequest, username: str) -> AuditEvent | None:
+    """Record that login throttling locked out an account or an address, once per lockout.
+
+    django-axes signals a lockout on every refused attempt; recording each would let anyone who
+    reaches the login page write to the audit trail as fast as they can post.
+    """
+    ip_address = request.META.get("REMOTE_ADDR", "")
+    recorded = AuditEvent.objects.filter(
+        action="auth.locked_out",
+        object_id=username[:64],
+        after__ip_address=ip_address,
+        created_at__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
+    )
+    if recorded.exists():
+        return None
     return _append(
         ActionContext.from_request(request),
         action="auth.locked_out",
         object_type="login",
         object_id=username[:64],
         object_repr=f"logins as {username!r}",
-        after={"username": username, "ip_address": request.META.get("REMOTE_ADDR", "")},
+        after={"username": username, "ip_address": ip_address},
         permission="system:login throttling",
     )
 
