@@ -1,0 +1,69 @@
+"""The Phase 2A gate end to end: a reviewer finishes 2A, a lead signs it, an untick revokes it."""
+
+from playwright.sync_api import Page, expect
+
+from findings.models import Finding
+
+PHASE_2A = ["BF-002", "SI-001", "SI-002"]
+LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
+
+
+def finish_finding(page: Page, base_url: str, code: str) -> None:
+    """Tick every item of `code` and move it to done, through its page as a reviewer would."""
+    page.goto(f"{base_url}/findings/{code}/")
+    boxes = page.locator(".checklist input[type=checkbox]")
+    for index in range(boxes.count()):
+        box = boxes.nth(index)
+        box.check()
+        expect(box).to_be_checked()
+        expect(box).to_be_enabled()
+    expect(page.get_by_text("Checklist: 13 of 13 ticked")).to_be_visible()
+    for step in ["in progress", "in review", "done"]:
+        page.get_by_role("button", name=f"Move to {step}").click()
+        expect(page.get_by_role("heading", name=f"Status: {step.capitalize()}")).to_be_visible()
+
+
+def test_the_2a_gate_locks_2b_until_signed_and_an_untick_revokes_it(
+    logged_in_page, live_server, reviewer, lead, catalogue
+):
+    base_url = live_server.url
+    reviewer_page = logged_in_page("reviewer")
+    for code in PHASE_2A:
+        finish_finding(reviewer_page, base_url, code)
+    assert set(Finding.objects.filter(phase__code="2A").values_list("status", flat=True)) == {
+        "done"
+    }
+
+    reviewer_page.goto(f"{base_url}/findings/BL-006/")
+    expect(reviewer_page.get_by_role("note").first).to_contain_text(LOCKED_BY_2A)
+    expect(reviewer_page.locator(".checklist input[type=checkbox]").first).to_be_disabled()
+
+    lead_page = logged_in_page("lead")
+    lead_page.goto(f"{base_url}/phases/2A/")
+    expect(lead_page.get_by_text("Ready to sign off")).to_be_visible()
+    lead_page.get_by_label("Signoff comment").fill("Checked every 2A item against CI.")
+    lead_page.get_by_role("button", name="Sign off phase 2A").click()
+    expect(lead_page.get_by_text("Signed off by lead")).to_be_visible()
+    expect(lead_page.get_by_text("today's content still matches.")).to_be_visible()
+
+    reviewer_page.goto(f"{base_url}/findings/BL-006/")
+    first_2b_item = reviewer_page.locator(".checklist input[type=checkbox]").first
+    expect(first_2b_item).to_be_enabled()
+    first_2b_item.check()
+    expect(first_2b_item).to_be_checked()
+    expect(reviewer_page.get_by_text("ticked by reviewer")).to_be_visible()
+
+    reviewer_page.goto(f"{base_url}/findings/SI-001/")
+    first_2a_item = reviewer_page.locator(".checklist input[type=checkbox]").first
+    first_2a_item.uncheck()
+    expect(first_2a_item).not_to_be_checked()
+
+    reviewer_page.goto(f"{base_url}/phases/2A/")
+    gate = reviewer_page.get_by_role("region", name="Signoff gate")
+    expect(gate).to_contain_text("Not ready to sign off")
+    expect(gate).to_contain_text("revoked automatically")
+    expect(gate).to_contain_text("“`go test ./... -race` passes with zero data races” unticked")
+
+    reviewer_page.goto(f"{base_url}/findings/BL-006/")
+    expect(reviewer_page.get_by_role("note").first).to_contain_text(LOCKED_BY_2A)
+    expect(reviewer_page.locator(".checklist input[type=checkbox]").first).to_be_disabled()
