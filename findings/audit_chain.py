@@ -7,13 +7,14 @@ empty the table, through `audit_purge_allowed`.
 """
 
 import hashlib
+import ipaddress
 import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 
 from findings.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
@@ -37,11 +38,16 @@ def event_hash(event: AuditEvent, previous_hash: str) -> str:
         "after": event.after,
         "permission": event.permission,
         "request_id": event.request_id,
-        "ip_address": event.ip_address,
+        "ip_address": _canonical_ip(event.ip_address),
         "user_agent": event.user_agent,
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
+
+
+def _canonical_ip(address: str | None) -> str | None:
+    """One spelling per address, as databases write some IPv6 forms back differently."""
+    return ipaddress.ip_address(address).exploded if address else None
 
 
 def _locked_head() -> AuditChainHead:
@@ -80,17 +86,35 @@ class ChainBreak:
 
 
 def chain_verify(batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain from its start; return how many events hold, and the first break if any."""
+    """Walk the chain from its start; return how many events hold, and the first break if any.
+
+    It reads one snapshot of the table and its head, so events appended while it runs neither
+    break nor extend what it checks.
+    """
+    starts_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        # Inside a caller's transaction the snapshot is the caller's to choose.
+        if connection.vendor == "postgresql" and starts_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
+        return _walk(head, AuditEvent.objects.order_by("sequence").iterator(batch_size))
+
+
+def _walk(head: AuditChainHead | None, events: Iterator[AuditEvent]):
     expected, previous_hash = 1, GENESIS_HASH
-    events: Iterator[AuditEvent] = AuditEvent.objects.order_by("sequence").iterator(
-        chunk_size=batch_size
-    )
     for event in events:
         if event.sequence != expected:
             return expected - 1, ChainBreak(
                 expected,
                 f"missing: the chain jumps from #{expected - 1} to #{event.sequence} "
                 "(events were deleted)",
+            )
+        if head is not None and event.sequence > head.sequence:
+            return expected - 1, ChainBreak(
+                event.sequence,
+                f"comes after the chain's head, #{head.sequence} (it was appended behind the "
+                "chain's back, or the head was moved back)",
             )
         if event.previous_hash != previous_hash:
             return expected - 1, ChainBreak(
@@ -103,14 +127,19 @@ def chain_verify(batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
                 event.sequence, "its content no longer matches its hash (it was altered)"
             )
         expected, previous_hash = expected + 1, event.hash
-    head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
     last = expected - 1
-    if head is not None and (head.sequence, head.hash) != (last, previous_hash):
+    if head is None:
+        if last == 0:
+            return 0, None
+        return last, ChainBreak(last + 1, "the chain's head is missing (it was deleted)")
+    if head.sequence > last:
         return last, ChainBreak(
-            last + 1 if head.sequence > last else head.sequence,
-            f"the chain ends at #{last} but its head records #{head.sequence} "
-            "(the newest events were deleted, or the head was altered)",
+            last + 1,
+            f"missing: the chain ends at #{last} but its head records #{head.sequence} "
+            "(the newest events were deleted)",
         )
+    if head.hash != previous_hash:
+        return last - 1, ChainBreak(last, "the chain's head does not match it (it was altered)")
     return last, None
 
 
@@ -129,7 +158,8 @@ def audit_purge_allowed(using: str = "default"):
         yield
     finally:
         _purge.allowed = False
-        if connection.vendor == "postgresql":
+        # In a failed transaction PostgreSQL refuses even RESET; its rollback undoes the SET.
+        if connection.vendor == "postgresql" and not connection.needs_rollback:
             with connection.cursor() as cursor:
                 cursor.execute(f"RESET {PURGE_SETTING}")
 

@@ -1,4 +1,4 @@
-"""The database's own refusal to change audit rows, whoever asks: mutating rows behind the app's back.
+"""The database refuses changes to audit rows whoever asks: mutating rows behind the app's back.
 
 Raw SQL skips the model's and the queryset's guards (test_audit_append_only.py), so only the
 triggers of migration 0002 stand between it and the audit trail. A refused statement runs in its
@@ -7,6 +7,7 @@ own atomic block, so that its failure does not break the test's transaction.
 
 import importlib
 import sqlite3
+from contextlib import closing
 
 import pytest
 from django.core.management import call_command
@@ -18,6 +19,7 @@ from findings.services.audit import ActionContext, audit_record
 
 triggers = importlib.import_module("findings.migrations.0002_audit_append_only_triggers")
 
+NO_FUNCTION = f"no such function: {SQLITE_PURGE_FUNCTION}"
 ROW = ("sequence", "previous_hash", "hash", "action", "object_repr", "after")
 
 
@@ -45,8 +47,7 @@ def rows() -> list[tuple]:
 
 def refused(sql: str, params=(), match: str = "append-only") -> None:
     with pytest.raises(DatabaseError, match=match), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        execute(sql, params)
 
 
 def execute(sql: str, params=()) -> None:
@@ -89,9 +90,7 @@ def test_it_refuses_a_raw_update_of_the_hash_alone(events):
 def test_it_refuses_a_raw_delete_of_one_event(events):
     before = rows()
 
-    refused(
-        "DELETE FROM findings_auditevent WHERE id = %s", [events[1].pk], match="DELETE refused"
-    )
+    refused("DELETE FROM findings_auditevent WHERE id = %s", [events[1].pk], match="DELETE refused")
 
     assert rows() == before
 
@@ -108,6 +107,9 @@ def test_it_refuses_a_truncate_on_postgresql(events):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no TRUNCATE; its DELETE without WHERE is refused above")
     before = rows()
+    # The events' deferred foreign key checks are still pending in the test's transaction, and
+    # PostgreSQL will not truncate a table with pending trigger events: run them now.
+    execute("SET CONSTRAINTS ALL IMMEDIATE")
 
     refused("TRUNCATE findings_auditevent", match="TRUNCATE refused")
 
@@ -164,6 +166,9 @@ def test_it_ends_the_purge_when_the_block_raises(events):
     assert len(rows()) == 3
 
 
+# Committed rows, as flush meets them outside tests: PostgreSQL will not truncate a table whose
+# inserts have deferred foreign key checks pending in the same transaction.
+@pytest.mark.django_db(transaction=True)
 def test_flush_empties_the_audit_trail_and_the_triggers_still_hold_after(events):
     call_command("flush", interactive=False, verbosity=0)
 
@@ -179,24 +184,23 @@ def test_flush_empties_the_audit_trail_and_the_triggers_still_hold_after(events)
     assert chain_verify() == (1, None)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_plain_sqlite3_client_cannot_delete_from_a_copy_of_the_database(events, tmp_path):
     """The migrated test database, copied to a file and opened without the app's function."""
     if connection.vendor != "sqlite":
         pytest.skip("the purge check function exists on SQLite only")
+    # The backup waits for the source to be free of open transactions, hence transaction=True.
     connection.ensure_connection()
-    copy = sqlite3.connect(tmp_path / "copy.sqlite3")
-    connection.connection.backup(copy)
+    with closing(sqlite3.connect(tmp_path / "copy.sqlite3")) as copy:
+        connection.connection.backup(copy)
 
-    with pytest.raises(sqlite3.OperationalError, match=f"no such function: {SQLITE_PURGE_FUNCTION}"):
-        copy.execute("DELETE FROM findings_auditevent")
-    with pytest.raises(sqlite3.IntegrityError, match="UPDATE refused"):
-        copy.execute("UPDATE findings_auditevent SET action = 'x'")
+        with pytest.raises(sqlite3.OperationalError, match=NO_FUNCTION):
+            copy.execute("DELETE FROM findings_auditevent")
+        with pytest.raises(sqlite3.IntegrityError, match="UPDATE refused"):
+            copy.execute("UPDATE findings_auditevent SET action = 'x'")
 
-    assert copy.execute("SELECT count(*), min(action) FROM findings_auditevent").fetchone() == (
-        3,
-        "phase.step1",
-    )
-    copy.close()
+        stored = copy.execute("SELECT count(*), min(action) FROM findings_auditevent").fetchone()
+    assert stored == (3, "phase.step1")
 
 
 @pytest.fixture
@@ -206,6 +210,7 @@ def scratch(tmp_path):
     database.execute(
         "CREATE TABLE findings_auditevent (id INTEGER PRIMARY KEY, action TEXT NOT NULL)"
     )
+    database.execute("CREATE TABLE findings_auditchainhead (id INTEGER PRIMARY KEY)")
     for statement in triggers.SQLITE_CREATE:
         database.execute(statement)
     database.execute("INSERT INTO findings_auditevent (action) VALUES ('phase.created')")
@@ -219,7 +224,7 @@ def scratch_rows(database) -> list[tuple]:
 
 
 def test_the_sqlite_triggers_refuse_a_delete_from_a_client_without_the_function(scratch):
-    with pytest.raises(sqlite3.OperationalError, match=f"no such function: {SQLITE_PURGE_FUNCTION}"):
+    with pytest.raises(sqlite3.OperationalError, match=NO_FUNCTION):
         scratch.execute("DELETE FROM findings_auditevent WHERE id = 1")
 
     assert scratch_rows(scratch) == [(1, "phase.created")]

@@ -1,7 +1,8 @@
 """Database triggers that refuse changes to audit events, whatever client makes them.
 
 UPDATE is always refused. DELETE (and TRUNCATE on PostgreSQL) is refused unless the session has
-been allowed to purge, which only `manage.py flush` does (findings.audit_chain).
+been allowed to purge, which only `manage.py flush` does (findings.audit_chain). The chain's head
+row may be updated (every append does) but not deleted.
 """
 
 from django.db import migrations
@@ -23,8 +24,16 @@ CREATE TRIGGER findings_auditevent_append_only
 CREATE TRIGGER findings_auditevent_no_truncate
     BEFORE TRUNCATE ON findings_auditevent
     FOR EACH STATEMENT EXECUTE FUNCTION findings_audit_append_only();
+CREATE TRIGGER findings_auditchainhead_no_delete
+    BEFORE DELETE ON findings_auditchainhead
+    FOR EACH ROW EXECUTE FUNCTION findings_audit_append_only();
+CREATE TRIGGER findings_auditchainhead_no_truncate
+    BEFORE TRUNCATE ON findings_auditchainhead
+    FOR EACH STATEMENT EXECUTE FUNCTION findings_audit_append_only();
 """
 POSTGRESQL_DROP = """
+DROP TRIGGER findings_auditchainhead_no_truncate ON findings_auditchainhead;
+DROP TRIGGER findings_auditchainhead_no_delete ON findings_auditchainhead;
 DROP TRIGGER findings_auditevent_no_truncate ON findings_auditevent;
 DROP TRIGGER findings_auditevent_append_only ON findings_auditevent;
 DROP FUNCTION findings_audit_append_only();
@@ -39,10 +48,16 @@ SQLITE_CREATE = [
     WHEN NOT domainflow_audit_purge_allowed()
     BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END
     """,
+    """
+    CREATE TRIGGER findings_auditchainhead_no_delete BEFORE DELETE ON findings_auditchainhead
+    WHEN NOT domainflow_audit_purge_allowed()
+    BEGIN SELECT RAISE(ABORT, 'the audit chain head stays: DELETE refused'); END
+    """,
 ]
 SQLITE_DROP = [
     "DROP TRIGGER findings_auditevent_no_update",
     "DROP TRIGGER findings_auditevent_no_delete",
+    "DROP TRIGGER findings_auditchainhead_no_delete",
 ]
 
 

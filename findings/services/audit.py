@@ -117,8 +117,26 @@ def login_lockout_record(*, request: HttpRequest, username: str) -> AuditEvent |
     )
 
 
+def _json_ready(value):
+    """Before/after values as every database gives them back, so their hash stays verifiable.
+
+    PostgreSQL stores JSON numbers as numerics: a float with no fraction (1e20, -0.0) comes
+    back as an integer.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    return value
+
+
 def _append(context: ActionContext, *, object_repr: str, **fields) -> AuditEvent:
     actor = context.actor
+    for side in ("before", "after"):
+        if side in fields:
+            fields[side] = _json_ready(fields[side])
     event = AuditEvent(
         created_at=timezone.now(),
         actor=actor,
