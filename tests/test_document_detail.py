@@ -30,7 +30,6 @@ def test_it_shows_every_role_the_document(client, catalogue, persona, request):
     assert client.get(URL).status_code == 200
 
 
-
 def test_it_refuses_a_signed_in_user_without_a_role(client, catalogue, outsider):
     client.force_login(outsider)
 
@@ -38,6 +37,7 @@ def test_it_refuses_a_signed_in_user_without_a_role(client, catalogue, outsider)
 
     assert response.status_code == 403
     assert "SI-001" not in response.content.decode()
+
 
 def test_it_refuses_other_methods(viewer_client):
     assert viewer_client.post(URL).status_code == 405

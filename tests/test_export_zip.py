@@ -84,7 +84,6 @@ def test_it_serves_every_role(client, catalogue, persona, request):
     assert "README.md" in archive_files(chunks)
 
 
-
 def test_it_refuses_a_signed_in_user_without_a_role(client, catalogue, outsider):
     client.force_login(outsider)
 
@@ -92,6 +91,7 @@ def test_it_refuses_a_signed_in_user_without_a_role(client, catalogue, outsider)
 
     assert response.status_code == 403
     assert "SI-001" not in response.content.decode()
+
 
 def test_it_refuses_other_methods(viewer_client):
     assert viewer_client.post(URL).status_code == 405
