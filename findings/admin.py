@@ -1,8 +1,12 @@
 """The admin: thin registrations whose writes go through the domain services and are audited."""
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 
 from findings.models import (
     AuditEvent,
@@ -25,6 +29,33 @@ from findings.services.findings import (
 )
 from findings.services.status import status_change_problems
 
+ROW_ID = re.compile(r"[0-9]{1,18}")
+
+
+class SaveRefused(Exception):
+    """A refusal by the domain while the admin saves, which undoes the whole save."""
+
+
+class TolerantAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, redisplaying a form whose value is not an id at all.
+
+    The stock widget looks the posted value up as an id to show it again, and fails with a 500
+    on "abc"; the form already reports the value as invalid, so there is nothing to show.
+    """
+
+    def optgroups(self, name, value, attr=None):
+        ids = [item for item in value if ROW_ID.fullmatch(str(item))]
+        return super().optgroups(name, ids, attr)
+
+
+class TolerantAutocompleteMixin:
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = TolerantAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class FindingAdminForm(forms.ModelForm):
     """The admin's finding form; the admin supplies the model and fields from the fieldsets."""
@@ -46,7 +77,7 @@ class ChecklistItemInline(admin.TabularInline):
     extra = 0
 
 
-class DependencyInline(admin.TabularInline):
+class DependencyInline(TolerantAutocompleteMixin, admin.TabularInline):
     model = Dependency
     fk_name = "finding"
     fields = ["depends_on"]
@@ -57,7 +88,7 @@ class DependencyInline(admin.TabularInline):
 
 
 @admin.register(Finding)
-class FindingAdmin(admin.ModelAdmin):
+class FindingAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     form = FindingAdminForm
     list_display = ["code", "title", "phase", "priority", "priority_unconfirmed", "status", "owner"]
     list_filter = ["phase", "priority", "priority_unconfirmed", "status", "category"]
@@ -125,8 +156,16 @@ class FindingAdmin(admin.ModelAdmin):
         try:
             save(formset, context)
         except (ValidationError, PermissionDenied) as error:
-            # The form validated these rows; a concurrent change is what the domain caught here.
-            messages.error(request, f"Not saved: {'; '.join(_messages_of(error))}")
+            raise SaveRefused(f"Nothing was saved: {'; '.join(_messages_of(error))}") from error
+
+    def changeform_view(self, request, *args, **kwargs):
+        # The domain refused a row the form let through: the admin's transaction is rolled back,
+        # finding included, and the page says so instead of "changed successfully".
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except SaveRefused as refusal:
+            messages.error(request, str(refusal))
+            return HttpResponseRedirect(request.path)
 
 
 def _as_model_values(snapshot: dict) -> dict:
@@ -189,7 +228,7 @@ class TacticalDocumentAdmin(CatalogueAdmin):
 
 
 @admin.register(Dependency)
-class DependencyAdmin(admin.ModelAdmin):
+class DependencyAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display = ["finding", "depends_on"]
     list_select_related = ["finding", "depends_on"]
     search_fields = ["finding__code", "depends_on__code"]
@@ -211,7 +250,7 @@ class DependencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(admin.ModelAdmin):
+class ChecklistItemAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display = ["finding", "position", "section", "text", "checked", "checked_by"]
     list_filter = ["section", "checked", "finding__phase"]
     list_select_related = ["finding", "checked_by"]

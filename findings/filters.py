@@ -117,4 +117,6 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_until(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         # Up to the end of that day, so "to today" includes everything recorded today.
+        if value == date.max:
+            return queryset
         return queryset.filter(created_at__lt=start_of_day(value + timedelta(days=1)))

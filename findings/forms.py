@@ -1,4 +1,6 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 
 from findings.models import Status
 
@@ -45,3 +47,16 @@ class RevokeSignoffForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why this signoff no longer stands.",
     )
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing a username longer than any account's before any lookup.
+
+    Django sets the username's max_length after building the field, so it never checks it, and
+    login throttling would then try to record the oversized name.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))

@@ -3,6 +3,7 @@ import re
 import time
 import uuid
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -24,7 +25,6 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
-        user = getattr(request, "user", None)
         request_log.info(
             "%s %s %s",
             request.method,
@@ -36,8 +36,21 @@ class RequestIdMiddleware:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "user": user.get_username() if user is not None and user.is_authenticated else "",
+                "user": _username(request),
                 "ip": request.META.get("REMOTE_ADDR", ""),
             },
         )
         return response
+
+
+def _username(request: HttpRequest) -> str:
+    """Who made the request, for the log line, without letting a database outage hide the line.
+
+    Reading the user may be its first database query; when the database is down it fails, and
+    the request's own error is what the log must show.
+    """
+    user = getattr(request, "user", None)
+    try:
+        return user.get_username() if user is not None and user.is_authenticated else ""
+    except DatabaseError:
+        return ""
