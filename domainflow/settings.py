@@ -78,7 +78,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "findings.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "domainflow.urls"

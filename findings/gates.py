@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from findings.models import ChecklistItem, Dependency, Finding, Phase, Signoff, Status
 
@@ -20,14 +20,19 @@ def phases_with_signoff() -> list[Phase]:
 
 def lock_reasons(phases: list[Phase]) -> dict[int, str]:
     """Map each locked phase's id to why it is locked; `phases` come from phases_with_signoff()."""
-    reasons = {}
+    return {pk: lock_reason_waiting_on(gate) for pk, gate in locking_gates(phases).items()}
+
+
+def locking_gates(phases: list[Phase]) -> dict[int, Phase]:
+    """Map each locked phase's id to the unsigned gate it waits on; `phases` as lock_reasons."""
+    gates = {}
     waiting_on = None
     for phase in phases:
         if waiting_on is not None:
-            reasons[phase.pk] = lock_reason_waiting_on(waiting_on)
+            gates[phase.pk] = waiting_on
         elif phase.requires_signoff and not phase.has_active_signoff:
             waiting_on = phase
-    return reasons
+    return gates
 
 
 def unsigned_gate_before(phase: Phase | None) -> Phase | None:
@@ -42,32 +47,56 @@ def unsigned_gate_before(phase: Phase | None) -> Phase | None:
     )
 
 
+@dataclass(frozen=True)
+class PhaseLock:
+    """A phase row locked for a change of its content, and what the change must respect."""
+
+    phase_id: int
+    reason: str  # why work in the phase may not go on, or ""
+
+
 def phase_lock_for_change(phase_id: int | None) -> str:
     """Lock a phase's row for a change of its content, and say why it is locked, in one query.
 
     Returns "" when work in the phase may go on. Signing off locks the same row, so a change and
     a signoff of one phase never interleave.
     """
-    if phase_id is None:
-        return ""
+    lock = _phase_lock(Q(pk=phase_id)) if phase_id is not None else None
+    return lock.reason if lock is not None else ""
+
+
+def phase_lock_for_item(item_id: int) -> PhaseLock | None:
+    """Lock the phase of a checklist item's finding, in one query; None when there is none.
+
+    The item is not read here: the caller reads it after the lock, when nobody can change it.
+    """
+    finding_phase = ChecklistItem.objects.filter(pk=item_id).values("finding__phase")
+    return _phase_lock(Q(pk=Subquery(finding_phase[:1])))
+
+
+def _phase_lock(which: Q) -> PhaseLock | None:
     earliest_unsigned_gate = (
         Phase.objects.filter(order__lt=OuterRef("order"), requires_signoff=True)
         .exclude(Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))))
         .order_by("order")
     )
     row = (
-        Phase.objects.select_for_update()
-        .filter(pk=phase_id)
+        # `of` keeps PostgreSQL from locking the rows of the subqueries' tables as well.
+        Phase.objects.select_for_update(of=("self",))
+        .filter(which)
         .annotate(
             gate_code=Subquery(earliest_unsigned_gate.values("code")[:1]),
             gate_name=Subquery(earliest_unsigned_gate.values("name")[:1]),
         )
-        .values("gate_code", "gate_name")
-        .get()
+        .values("pk", "gate_code", "gate_name")
+        .first()
     )
-    if row["gate_code"] is None:
-        return ""
-    return lock_reason_waiting_on(Phase(code=row["gate_code"], name=row["gate_name"]))
+    if row is None:
+        return None
+    reason = ""
+    if row["gate_code"] is not None:
+        reason = lock_reason_waiting_on(Phase(code=row["gate_code"], name=row["gate_name"]))
+    return PhaseLock(phase_id=row["pk"], reason=reason)
 
 
 def lock_reason_waiting_on(gate: Phase | None) -> str:
@@ -132,9 +161,24 @@ class Readiness:
 
 def phase_readiness(phase: Phase) -> Readiness:
     """Everything that blocks signing `phase` off, in a fixed number of queries."""
-    return Readiness(
+    return readiness_given(
+        phase,
         waiting_on=unsigned_gate_before(phase),
-        unfinished_findings=list(phase.findings.exclude(status__in=FINISHED).order_by("code")),
+        findings=list(phase.findings.order_by("code")),
+    )
+
+
+def readiness_given(
+    phase: Phase, *, waiting_on: Phase | None, findings: list[Finding]
+) -> Readiness:
+    """phase_readiness() for a page that has already read the phase's gate and its findings.
+
+    `waiting_on` is the unsigned gate the phase waits on, if any, and `findings` are all of the
+    phase's findings, ordered by code.
+    """
+    return Readiness(
+        waiting_on=waiting_on,
+        unfinished_findings=[finding for finding in findings if finding.status not in FINISHED],
         outside_dependencies=list(
             Dependency.objects.filter(finding__phase=phase)
             .exclude(depends_on__phase=phase)
@@ -148,14 +192,3 @@ def phase_readiness(phase: Phase) -> Readiness:
             .order_by("finding__code", "position")
         ),
     )
-
-
-def checklist_counts_by_phase(phase_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Map each of these phases' ids to (ticked items, all items), in one query."""
-    rows = (
-        ChecklistItem.objects.filter(finding__phase__in=phase_ids)
-        .values("finding__phase")
-        .annotate(total=Count("pk"), ticked=Count("pk", filter=Q(checked=True)))
-        .order_by()
-    )
-    return {row["finding__phase"]: (row["ticked"], row["total"]) for row in rows}

@@ -133,9 +133,28 @@ class Finding(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # How far an unfinished finding has got, most advanced first; NULL once it is finished. The
+    # dashboard reads each phase's next findings from an index on it instead of ranking them all.
+    progress_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(status=Status.IN_REVIEW, then=models.Value(0)),
+            models.When(status=Status.IN_PROGRESS, then=models.Value(1)),
+            models.When(status=Status.PLANNED, then=models.Value(2)),
+        ),
+        output_field=models.PositiveSmallIntegerField(null=True),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["code"]
+        indexes = [
+            models.Index(fields=["phase", "progress_rank", "code"], name="finding_phase_next_idx"),
+            models.Index(
+                fields=["code"],
+                condition=models.Q(status=Status.COMPLETED),
+                name="finding_completed_code_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -234,6 +253,36 @@ class Dependency(models.Model):
 
 def cycle_message(cycle: list[str]) -> str:
     return "This dependency would make a cycle: " + " → ".join(cycle) + "."
+
+
+class PhaseProgress(models.Model):
+    """A phase's progress figures as its card shows them, one row per phase.
+
+    Only the database triggers of migration 0003 write these rows, on every change of findings,
+    checklist items, dependencies and phases, so the figures hold whichever way rows change. On
+    SQLite a table rebuild by a later migration of those tables would drop the triggers, and
+    tests/test_phase_progress.py would fail.
+    """
+
+    phase = models.OneToOneField(
+        Phase, on_delete=models.CASCADE, primary_key=True, related_name="progress"
+    )
+    findings_total = models.PositiveIntegerField(default=0)
+    findings_done = models.PositiveIntegerField(default=0)
+    # Sums over the findings not done; only those with an estimate count in the effort.
+    remaining_effort_min = models.PositiveIntegerField(default=0)
+    remaining_effort_max = models.PositiveIntegerField(default=0)
+    remaining_estimated = models.PositiveIntegerField(default=0)
+    items_total = models.PositiveIntegerField(default=0)
+    items_ticked = models.PositiveIntegerField(default=0)
+    # Dependencies of the phase's findings on unfinished findings of other phases.
+    outside_dependencies_open = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "phase progress"
+
+    def __str__(self) -> str:
+        return f"Progress of phase {self.phase_id}"
 
 
 class ChecklistSection(models.TextChoices):

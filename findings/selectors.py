@@ -2,24 +2,10 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, OuterRef, Subquery
 
-from findings.gates import (
-    FINISHED,
-    checklist_counts_by_phase,
-    lock_reasons,
-    phases_with_signoff,
-)
-from findings.models import (
-    AuditEvent,
-    ChecklistItem,
-    Dependency,
-    Finding,
-    Phase,
-    Signoff,
-    Status,
-)
+from findings.gates import lock_reason_waiting_on, locking_gates
+from findings.models import AuditEvent, Finding, Phase, PhaseProgress, Signoff, Status
 
 NEXT_BLOCKERS_SHOWN = 3
 
@@ -38,9 +24,13 @@ class PhaseCard:
     remaining_estimated: int = 0
     remaining_unestimated: int = 0
     outside_dependencies_open: int = 0
-    lock_reason: str = ""
+    waiting_on: Phase | None = None  # the unsigned gate that locks this phase
     signoff: Signoff | None = None
     next_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def lock_reason(self) -> str:
+        return lock_reason_waiting_on(self.waiting_on)
 
     @property
     def findings_open(self) -> int:
@@ -87,50 +77,29 @@ class PhaseCard:
         return blockers
 
 
+PROGRESS_FIELDS = [
+    "findings_total",
+    "findings_done",
+    "remaining_effort_min",
+    "remaining_effort_max",
+    "remaining_estimated",
+    "items_total",
+    "items_ticked",
+    "outside_dependencies_open",
+]
+
+
 def phase_cards(*, only: Phase | None = None, with_next_findings: bool = True) -> list[PhaseCard]:
     """Every phase's card in order, or only the card of phase `only`."""
-    phases = phases_with_signoff()
-    locks = lock_reasons(phases)
+    phases = _phases_with_progress(with_next_findings=with_next_findings)
+    gates = locking_gates(phases)
     cards = {
-        phase.pk: PhaseCard(phase=phase, lock_reason=locks.get(phase.pk, ""))
+        phase.pk: PhaseCard(phase=phase, waiting_on=gates.get(phase.pk))
         for phase in phases
         if only is None or phase.pk == only.pk
     }
-    in_cards = Q(phase__in=list(cards))
-
-    finding_rows = (
-        Finding.objects.filter(in_cards)
-        .values("phase")
-        .annotate(
-            total=Count("pk"),
-            done=Count("pk", filter=Q(status=Status.DONE)),
-            effort_min=Sum("effort_min_days", filter=~Q(status=Status.DONE)),
-            effort_max=Sum("effort_max_days", filter=~Q(status=Status.DONE)),
-            estimated=Count("pk", filter=~Q(status=Status.DONE) & Q(effort_min_days__isnull=False)),
-        )
-        .order_by()
-    )
-    for row in finding_rows:
-        card = cards[row["phase"]]
-        card.findings_total, card.findings_done = row["total"], row["done"]
-        card.remaining_effort_min = row["effort_min"] or 0
-        card.remaining_effort_max = row["effort_max"] or 0
-        card.remaining_estimated = row["estimated"]
-        card.remaining_unestimated = card.findings_open - row["estimated"]
-
-    for phase_id, (ticked, total) in checklist_counts_by_phase(list(cards)).items():
-        cards[phase_id].items_ticked, cards[phase_id].items_total = ticked, total
-
-    outside_rows = (
-        Dependency.objects.filter(finding__phase__in=list(cards))
-        .exclude(depends_on__phase=F("finding__phase"))
-        .exclude(depends_on__status__in=FINISHED)
-        .values("finding__phase")
-        .annotate(open=Count("pk"))
-        .order_by()
-    )
-    for row in outside_rows:
-        cards[row["finding__phase"]].outside_dependencies_open = row["open"]
+    for card in cards.values():
+        _copy_progress(card.phase.progress, card)
 
     for signoff in (
         Signoff.objects.active().filter(phase__in=list(cards)).select_related("signed_by")
@@ -138,39 +107,62 @@ def phase_cards(*, only: Phase | None = None, with_next_findings: bool = True) -
         cards[signoff.phase_id].signoff = signoff
 
     if with_next_findings:
-        for finding in _next_findings_per_phase():
+        next_ids = [
+            getattr(card.phase, f"next_{n}")
+            for card in cards.values()
+            for n in range(NEXT_BLOCKERS_SHOWN)
+        ]
+        next_findings = (
+            Finding.objects.filter(pk__in=[pk for pk in next_ids if pk is not None])
+            .only("code", "title", "status", "phase")
+            .order_by("progress_rank", "code")
+        )
+        for finding in next_findings:
             cards[finding.phase_id].next_findings.append(finding)
 
     return list(cards.values())
 
 
-def _next_findings_per_phase() -> list[Finding]:
-    """The first few unfinished findings of each phase, most advanced first, in one query."""
-    progress_rank = Case(
-        When(status=Status.IN_REVIEW, then=Value(0)),
-        When(status=Status.IN_PROGRESS, then=Value(1)),
-        default=Value(2),
-    )
-    ranked = (
-        Finding.objects.filter(phase__isnull=False)
-        .exclude(status=Status.DONE)
+def _phases_with_progress(*, with_next_findings: bool) -> list[Phase]:
+    """Every phase as phases_with_signoff() gives them, with its progress row, in one query.
+
+    With `with_next_findings`, each also has the ids of its first unfinished findings as
+    next_0, next_1, ... (None where the phase has fewer).
+    """
+    next_ids = {}
+    if with_next_findings:
+        next_ids = {f"next_{n}": _next_finding_id(n) for n in range(NEXT_BLOCKERS_SHOWN)}
+    return list(
+        Phase.objects.select_related("progress")
         .annotate(
-            progress_rank=progress_rank,
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("phase")],
-                order_by=[progress_rank.asc(), F("code").asc()],
-            ),
+            has_active_signoff=Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))),
+            **next_ids,
         )
-        .filter(rank__lte=NEXT_BLOCKERS_SHOWN)
-        .only("code", "title", "status", "phase")
-        .order_by("progress_rank", "code")
+        .order_by("order")
     )
-    return list(ranked)
+
+
+def _next_finding_id(n: int) -> Subquery:
+    """The id of a phase's (n+1)th unfinished finding, most advanced first, from an index."""
+    unfinished = Finding.objects.filter(phase=OuterRef("pk"), progress_rank__isnull=False)
+    return Subquery(unfinished.order_by("progress_rank", "code").values("pk")[n : n + 1])
+
+
+def _copy_progress(progress: PhaseProgress, card: PhaseCard) -> None:
+    for name in PROGRESS_FIELDS:
+        setattr(card, name, getattr(progress, name))
+    card.remaining_unestimated = card.findings_open - card.remaining_estimated
 
 
 def completed_findings() -> list[Finding]:
     return list(Finding.objects.filter(status=Status.COMPLETED).order_by("code"))
+
+
+def phase_card_by_code(code: str) -> PhaseCard | None:
+    """The card of the phase with this code, its phase read along with it, or None."""
+    return next(
+        (card for card in phase_cards(with_next_findings=False) if card.phase.code == code), None
+    )
 
 
 def phase_card_for(phase: Phase | None) -> PhaseCard | None:
@@ -186,26 +178,6 @@ def finding_history(finding: Finding, limit: int = 50) -> list[AuditEvent]:
 
 def phase_progress(phase: Phase) -> PhaseCard:
     """The progress half of a phase's card, in one query, for responses that redraw only it."""
-    findings = Finding.objects.filter(phase=OuterRef("pk")).order_by().values("phase")
-    items = ChecklistItem.objects.filter(finding__phase=OuterRef("pk")).order_by()
-    counts = (
-        Phase.objects.filter(pk=phase.pk)
-        .annotate(
-            findings_total=Subquery(findings.annotate(n=Count("pk")).values("n")),
-            findings_done=Subquery(
-                findings.filter(status=Status.DONE).annotate(n=Count("pk")).values("n")
-            ),
-            items_total=Subquery(
-                items.values("finding__phase").annotate(n=Count("pk")).values("n")
-            ),
-            items_ticked=Subquery(
-                items.filter(checked=True)
-                .values("finding__phase")
-                .annotate(n=Count("pk"))
-                .values("n")
-            ),
-        )
-        .values("findings_total", "findings_done", "items_total", "items_ticked")
-        .get()
-    )
-    return PhaseCard(phase=phase, **{name: value or 0 for name, value in counts.items()})
+    card = PhaseCard(phase=phase)
+    _copy_progress(PhaseProgress.objects.get(phase=phase), card)
+    return card

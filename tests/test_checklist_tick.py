@@ -9,6 +9,7 @@ from django.utils import timezone
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
+from tests.database_faults import reads_failing_after
 
 HTMX = {"HX-Request": "true"}
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) pytest"
@@ -101,6 +102,25 @@ def test_it_clears_the_done_blockers_when_the_last_item_is_ticked(reviewer_clien
     assert "Checklist: 13 of 13 ticked" in content
     assert "Move to done</button>" in content
     assert "blockers-done" not in content
+
+
+def test_it_answers_a_saved_tick_whose_redraw_fails_with_the_item_and_a_note(reviewer_client):
+    target = item()
+
+    with reads_failing_after('UPDATE "findings_auditchainhead"'):
+        response = tick(reviewer_client, target)
+
+    content = response.content.decode()
+    target.refresh_from_db()
+    assert response.status_code == 200
+    assert target.checked
+    assert len(tick_events()) == 1
+    assert content.lstrip().startswith(
+        f'<form id="item-{target.pk}" class="checklist-item is-checked"'
+    )
+    assert '<input type="hidden" name="version" value="2">' in content
+    assert "Saved. The database did not answer" in content
+    assert "hx-swap-oob" not in content
 
 
 def test_it_redirects_a_plain_post_back_to_the_item(reviewer_client):

@@ -6,8 +6,8 @@ from findings.models import Finding
 from findings.services.findings import finding_update
 
 URL = "/documents/SI-001_TACTICAL_PLAN.md/"
-# Session, user, and the export's seven reads, however many findings there are.
-QUERIES = 11
+# Session, user, permissions, and the export's seven reads, however many findings there are.
+QUERIES = 10
 
 
 @pytest.fixture

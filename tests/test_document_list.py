@@ -8,8 +8,9 @@ from findings.models import Finding, Phase, TacticalDocument
 from findings.services.findings import finding_create
 
 URL = "/documents/"
-# Session, user, and the export's seven reads, however many findings and documents there are.
-QUERIES = 11
+# Session, user, permissions, and the export's seven reads, however many findings and documents
+# there are.
+QUERIES = 10
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from findings.export.tree import MANIFEST
 from findings.models import ChecklistItem, Finding, TacticalDocument
 
 URL = "/export/tactical_plans.zip"
-# Session, user, and the export's seven reads, however many findings there are.
-QUERIES = 11
+# Session, user, permissions, and the export's seven reads, however many findings there are.
+QUERIES = 10
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from findings.models import (
 )
 from findings.services.dependencies import dependency_add
 
-# Session, user, the user's own and group permissions, phase locks, phase and owner choices,
-# the row count and the rows.
-FULL_PAGE_QUERIES = 9
+# Session, user, the user's permissions (own and groups' in one), phase locks, phase and owner
+# choices, the row count and the rows.
+FULL_PAGE_QUERIES = 8
 SEVEN_COMPLETED = ["BF-001", "BF-003", "BF-004", "BF-005", "BL-002", "BL-008", "SI-003"]
 
 
@@ -306,6 +306,84 @@ def test_it_keeps_the_filters_in_the_sort_links(viewer_client):
     content = viewer_client.get("/findings/?phase=2A").content.decode()
 
     assert 'href="?phase=2A&amp;sort=title"' in content
+
+
+def header(content: str, name: str) -> str:
+    """The opening tag and link of a column header, found by its link text."""
+    end = content.index(f">{name}</a>")
+    return content[content.rindex("<th", 0, end) : end]
+
+
+def test_it_marks_the_sorted_column_ascending_for_assistive_technology(viewer_client):
+    content = viewer_client.get("/findings/").content.decode()
+
+    assert header(content, "Code") == (
+        '<th class="asc orderable" aria-sort="ascending">\n          <a href="?sort=-code"'
+    )
+    assert header(content, "Title") == '<th class="orderable">\n          <a href="?sort=title"'
+    assert content.count("aria-sort=") == 1
+
+
+def test_it_marks_a_descending_sort_and_offers_to_reverse_it(viewer_client):
+    content = viewer_client.get("/findings/?sort=-effort").content.decode()
+
+    assert header(content, "Effort") == (
+        '<th class="desc orderable" aria-sort="descending">\n          <a href="?sort=effort"'
+    )
+    assert 'aria-sort="ascending"' not in content
+    assert 'href="?sort=code"' in content
+
+
+def test_it_keeps_the_filters_and_the_sort_in_the_page_links(viewer_client):
+    content = viewer_client.get("/findings/?priority_unconfirmed=false&sort=-code").content.decode()
+    both = viewer_client.get("/findings/?priority=&sort=-code").content.decode()
+
+    assert '<ul class="pagination">' not in content
+    assert '<li class="active">' in both
+    assert 'href="?priority=&amp;sort=-code&amp;page=2">next</a>' in both
+
+
+def test_it_says_so_when_no_finding_matches(viewer_client):
+    content = viewer_client.get("/findings/?q=nothing-like-this").content.decode()
+
+    assert '<tr><td colspan="8">No findings match these filters.</td></tr>' in content
+    assert 'role="status"' not in content
+
+
+def test_it_shows_a_dash_for_a_missing_phase_priority_owner_and_checklist(viewer_client):
+    content = viewer_client.get("/findings/?q=BF-001").content.decode()
+    row = content[content.index("<tbody>") : content.index("</tbody>")]
+
+    assert '<td class="nowrap">—</td>' in row
+    assert row.count("<td>—</td>") == 3
+
+
+def test_it_shows_the_owner_and_a_single_day_in_the_singular(viewer_client, varied):
+    Finding.objects.filter(code="SI-004").update(effort_min_days=1, effort_max_days=1)
+
+    content = viewer_client.get("/findings/?q=SI-004").content.decode()
+
+    assert "<td>amy</td>" in content
+    assert '<td class="nowrap">1 day</td>' in content
+
+
+def test_it_keeps_the_chosen_filters_selected_in_the_form(viewer_client):
+    content = viewer_client.get("/findings/?phase=2A&ready=true&status=planned").content.decode()
+
+    assert '<select name="phase" id="id_phase">' in content
+    assert '<option value="2A" selected>Phase 2A Foundation</option>' in content
+    assert '<option value="true" selected>Yes</option>' in content
+    assert '<option value="planned" selected>Planned</option>' in content
+    assert '<option value="" selected>Any</option>' in content
+
+
+def test_it_marks_a_filter_it_does_not_understand_as_invalid(viewer_client):
+    content = viewer_client.get("/findings/?status=bogus").content.decode()
+
+    assert (
+        '<select name="status" aria-describedby="id_status_error" aria-invalid="true" '
+        'id="id_status">'
+    ) in content
 
 
 def test_it_pages_25_findings_at_a_time(viewer_client):

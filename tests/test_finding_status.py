@@ -10,6 +10,7 @@ from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, 
 from findings.services.audit import ActionContext
 from findings.services.dependencies import dependency_add
 from findings.services.status import finding_status_set
+from tests.database_faults import reads_failing_after
 
 HTMX = {"HX-Request": "true"}
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) pytest"
@@ -82,6 +83,20 @@ def test_it_updates_the_phase_progress_out_of_band(reviewer_client):
     assert '<div id="phase-progress" class="progress-block" hx-swap-oob="true">' in content
     assert "Phase 2A: 1 of 3 findings done, 13 of 39 items ticked" in content
     assert not re.search(r'<section id="status-panel"[^>]*hx-swap-oob', content)
+
+
+def test_it_answers_a_saved_move_whose_redraw_fails_with_the_panel_and_a_note(reviewer_client):
+    # The move's last read is its signoff check; the reads after it are the redraw's.
+    with reads_failing_after('SELECT "findings_signoff"'):
+        response = move(reviewer_client, "SI-001", "in_progress")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert finding().status == Status.IN_PROGRESS
+    assert len(status_events()) == 1
+    assert content.lstrip().startswith('<section id="status-panel"')
+    assert '<span class="status status-in_progress">In progress</span>' in content
+    assert "Moved. The database did not answer" in content
 
 
 def test_it_redirects_a_plain_post_to_the_finding(reviewer_client):

@@ -25,18 +25,23 @@ GENERATED = 300
 STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE]
 
 # Every request reads the session and the user, and its first permission check reads the user's
-# own and their groups' permissions: 4 queries before the view's own.
-# The dashboard: phases with their signoff state, then per-phase aggregates of findings, checklist
-# items and outside dependencies, the active signoffs, the next findings (one windowed query) and
-# the completed findings.
-# A finding page: the finding, its items, the phase card (5), its dependencies, its dependants, the
-# dependencies again for the status moves' blockers, and the history.
-# A tick or a status move: the lookup, the locked write with its audit event (savepoints, the
-# audit chain's head, the insert and the head's update), the signoff revalidation, then the page's
-# reads again for the fragments.
+# permissions, their own and their groups' in one: 3 queries before the view's own.
+# The dashboard: phases with their signoff state, progress counts and next findings' ids, the
+# active signoffs, the next findings and the completed findings.
+# A finding page: the finding, its items, the phase card (2), its dependencies (which the status
+# moves' blockers reuse), its dependants, and the history.
+# A tick: the phase's lock (with its lock reason and whether a signoff stands), the item, the write
+# with its audit event (savepoints, the audit chain's head, the insert and the head's update),
+# then the fragments' reads: the finding's items, the phase's progress and the dependencies. The
+# signoff revalidation runs only when a signoff stands.
+# A status move: the same, with the finding read before the lock and the signoff revalidation.
+# A phase page for a signoff lead: the phases with their progress, the active signoff, the phase's
+# findings with their item counts (which its readiness reuses), its outside dependencies and
+# unticked items, its content for the fingerprint (3), the lead's separation of duties (2), its
+# documents and its signoff history.
 QUERIES = {
-    "sqlite": {"dashboard": 11, "finding": 15, "tick": 17, "status": 19},
-    "postgresql": {"dashboard": 11, "finding": 15, "tick": 17, "status": 19},
+    "sqlite": {"dashboard": 7, "finding": 10, "tick": 14, "status": 18, "phase": 15},
+    "postgresql": {"dashboard": 7, "finding": 10, "tick": 14, "status": 18, "phase": 15},
 }
 
 
@@ -169,3 +174,18 @@ def test_it_moves_a_finding_in_a_fixed_number_of_queries(
 
     assert response.status_code == 200
     assert Finding.objects.get(code="SI-001").status == Status.IN_PROGRESS
+
+
+def test_it_renders_a_phase_to_a_signoff_lead_in_a_fixed_number_of_queries(
+    client, lead, generated, django_assert_num_queries
+):
+    client.force_login(lead)
+
+    with django_assert_num_queries(expected("phase")):
+        response = client.get("/phases/2A/")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count('<a class="code" href="/findings/') >= Finding.objects.filter(
+        phase__code="2A"
+    ).count()

@@ -1,10 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from findings.gates import phase_lock_for_change
-from findings.models import ChecklistItem
+from findings.gates import phase_lock_for_item
+from findings.models import ChecklistItem, Signoff
 from findings.services.audit import (
     ActionContext,
     audit_record,
@@ -96,7 +96,6 @@ def checklist_item_set(
     permission = permission_used(context, "findings.tick_checklistitem")
     with transaction.atomic():
         item = _locked_item(item_id)
-        finding = item.finding
         if item.checked == checked:
             return item
         if item.version != expected_version:
@@ -116,7 +115,8 @@ def checklist_item_set(
             after={"checked": item.checked, "version": item.version},
             finding=item.finding,
         )
-        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
+        if item.signoff_stands:
+            signoffs_revalidate(phase_ids=[item.finding.phase_id], context=context)
     return item
 
 
@@ -124,19 +124,29 @@ def _locked_item(item_id: int) -> ChecklistItem:
     """The item, read after locking its phase's row, as every change of a phase's content does.
 
     Every writer of a phase's items holds that lock, so the item cannot change under us. Should
-    an admin move the finding to another phase meanwhile, the lock is taken again for the new one.
+    an admin move the finding to another phase between the lock and the read, the lock is taken
+    again for the new one; a finding outside every phase has no lock to take. The item comes
+    with `signoff_stands`: whether its phase has an active signoff for the change to revalidate.
     Raises ChecklistItem.DoesNotExist or PhaseLocked.
     """
-    phase_id = ChecklistItem.objects.values_list("finding__phase_id", flat=True).get(pk=item_id)
     while True:
-        lock_reason = phase_lock_for_change(phase_id)
-        item = ChecklistItem.objects.select_related("finding__phase", "checked_by").get(pk=item_id)
-        if item.finding.phase_id == phase_id:
+        lock = phase_lock_for_item(item_id)
+        # Read in a statement of its own after the lock, so it sees a signoff that committed while
+        # the lock was awaited; signing needs the lock, so none can appear from now on.
+        item = (
+            ChecklistItem.objects.select_related("finding__phase", "checked_by")
+            .annotate(
+                signoff_stands=Exists(
+                    Signoff.objects.active().filter(phase=OuterRef("finding__phase"))
+                )
+            )
+            .get(pk=item_id)
+        )
+        if item.finding.phase_id == (lock.phase_id if lock is not None else None):
             break
-        phase_id = item.finding.phase_id
-    if lock_reason:
+    if lock is not None and lock.reason:
         code = item.finding.code
-        raise PhaseLocked(f"{code} cannot be changed. {lock_reason}", [lock_reason])
+        raise PhaseLocked(f"{code} cannot be changed. {lock.reason}", [lock.reason])
     return item
 
 

@@ -5,7 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from findings.gates import FINISHED, lock_reason_for, phase_lock_for_change
-from findings.models import Finding, Status
+from findings.models import ChecklistItem, Dependency, Finding, Status
 from findings.services.audit import (
     ActionContext,
     audit_record,
@@ -29,12 +29,19 @@ def allowed_targets(status: str) -> list[str]:
     return [s for s in (FORWARD.get(status), BACKWARD.get(status)) if s is not None]
 
 
-def transition_blockers(finding: Finding, target: str) -> list[str]:
+def transition_blockers(
+    finding: Finding,
+    target: str,
+    dependency_links: list[Dependency] | None = None,
+    checklist_items: list[ChecklistItem] | None = None,
+) -> list[str]:
     """Why `finding` may not move to `target` now; empty when it may.
 
     Checks the lifecycle and the rules that guard it: work starts only when every dependency is
     done (or was completed before the plan), and a finding is done only when, besides that, every
-    checklist item is ticked.
+    checklist item is ticked. A page that has read the finding's dependency links (with their
+    findings, ordered by code) or its checklist items (ordered by position) passes them in, so
+    they are not read twice.
     """
     current = Status(finding.status)
     if target not in Status.values:
@@ -44,19 +51,20 @@ def transition_blockers(finding: Finding, target: str) -> list[str]:
         return [f"{finding.code} is {current.label.lower()}; it can move to {allowed}."]
     if target not in (Status.IN_PROGRESS, Status.DONE) or target == BACKWARD.get(current):
         return []
-    blockers = [
-        f"{link.depends_on.code} is {link.depends_on.get_status_display().lower()}, not done."
-        for link in finding.dependency_links.select_related("depends_on").order_by(
+    if dependency_links is None:
+        dependency_links = finding.dependency_links.select_related("depends_on").order_by(
             "depends_on__code"
         )
+    blockers = [
+        f"{link.depends_on.code} is {link.depends_on.get_status_display().lower()}, not done."
+        for link in dependency_links
         if link.depends_on.status not in FINISHED
     ]
     if target == Status.DONE:
+        if checklist_items is None:
+            checklist_items = finding.checklist_items.filter(checked=False).order_by("position")
         blockers += [
-            f"“{text}” is not ticked."
-            for text in finding.checklist_items.filter(checked=False)
-            .order_by("position")
-            .values_list("text", flat=True)
+            f"“{item.text}” is not ticked." for item in checklist_items if not item.checked
         ]
     return blockers
 

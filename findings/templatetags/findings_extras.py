@@ -1,10 +1,14 @@
-"""Template filters for user-written text: ``{% load findings_extras %}``.
+"""Template filters for user-written text, and the time tag: ``{% load findings_extras %}``.
 
 Both filters return the SafeString that findings.markdown builds after sanitising; they never mark
 anything safe themselves, hence ``is_safe=False``.
 """
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from findings.markdown import render_code, render_markdown
@@ -27,3 +31,17 @@ def markdown_filter(value) -> SafeString:
 def highlight_filter(value, language: str) -> SafeString:
     """``{{ finding.query|highlight:"sql" }}``: plain code (``"sql"`` or ``"go"``) highlighted."""
     return render_code(_as_text(value), language)
+
+
+@register.simple_tag
+def time_element(moment: datetime | None, precision: str = "minutes") -> SafeString:
+    """``{% time_element event.created_at "seconds" %}``: a <time> element in the site's zone.
+
+    The pages show up to a hundred times at once, and strftime costs a fraction of the date
+    filter's general formatter.
+    """
+    if moment is None:
+        return SafeString("")
+    local = timezone.localtime(moment)
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if precision == "seconds" else "%Y-%m-%d %H:%M")
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(), shown)

@@ -2,7 +2,7 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +20,9 @@ from findings.views.access import permission_needed
 PAGE = "findings/finding_detail.html"
 TICK_PERMISSION = "findings.tick_checklistitem"
 STATUS_PERMISSION = "findings.change_finding_status"
+REDRAW_FAILED = (
+    "The database did not answer while the page was being updated; reload it to see the progress."
+)
 
 
 def _get_finding(code: str) -> Finding:
@@ -63,7 +66,17 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
         return _refuse_tick(request, item_id, HTTPStatus.CONFLICT, refusal.message)
     if not request.htmx:
         return redirect(f"{item.finding.get_absolute_url()}#item-{item.pk}")
-    context = {**changed_regions_context(item.finding, request.user), "item": item}
+    try:
+        context = {**changed_regions_context(item.finding, request.user), "item": item}
+    except DatabaseError:
+        # The tick is committed; only the reads for the redraw failed. Saying so beats a 500
+        # that would make the reviewer think their change was lost.
+        context = {
+            "item": item,
+            "can_tick": request.user.has_perm(TICK_PERMISSION),
+            "item_note": f"Saved. {REDRAW_FAILED}",
+        }
+        return render(request, f"{PAGE}#checklist-item", context)
     return render(request, f"{PAGE}#tick-response", context)
 
 
@@ -98,9 +111,13 @@ def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
     if not request.htmx:
         return redirect(finding.get_absolute_url())
     finding.status, finding.version = moved.status, moved.version
-    return render(
-        request, f"{PAGE}#status-response", changed_regions_context(finding, request.user)
-    )
+    try:
+        context = changed_regions_context(finding, request.user)
+    except DatabaseError:
+        # As for a tick: the move is committed, only the redraw failed.
+        context = {"finding": finding, "status_note": f"Moved. {REDRAW_FAILED}"}
+        return render(request, f"{PAGE}#status-panel", context)
+    return render(request, f"{PAGE}#status-response", context)
 
 
 def _refuse_tick(
@@ -141,6 +158,9 @@ def finding_page_context(finding: Finding, user) -> dict:
     if phase_card is not None:
         lock_reason = phase_card.lock_reason
     can_change_status = user.has_perm(STATUS_PERMISSION) and not lock_reason
+    dependencies = list(
+        finding.dependency_links.select_related("depends_on").order_by("depends_on__code")
+    )
     return {
         "finding": finding,
         "items": items,
@@ -150,9 +170,7 @@ def finding_page_context(finding: Finding, user) -> dict:
         ],
         "items_ticked": sum(item.checked for item in items),
         "items_total": len(items),
-        "dependencies": list(
-            finding.dependency_links.select_related("depends_on").order_by("depends_on__code")
-        ),
+        "dependencies": dependencies,
         "dependants": list(
             finding.dependant_links.select_related("finding").order_by("finding__code")
         ),
@@ -161,7 +179,9 @@ def finding_page_context(finding: Finding, user) -> dict:
         "lock_reason": lock_reason,
         "can_tick": user.has_perm(TICK_PERMISSION) and not lock_reason,
         "can_change_status": can_change_status,
-        "status_targets": _status_targets(finding) if can_change_status else [],
+        "status_targets": (
+            _status_targets(finding, dependencies, items) if can_change_status else []
+        ),
         "history": finding_history(finding),
     }
 
@@ -171,24 +191,30 @@ def changed_regions_context(finding: Finding, user) -> dict:
 
     The change just went through, so the finding's phase is not locked.
     """
-    counts = finding.checklist_items.aggregate(
-        total=Count("pk"), ticked=Count("pk", filter=Q(checked=True))
-    )
+    items = list(finding.checklist_items.order_by("position"))
     can_change_status = user.has_perm(STATUS_PERMISSION)
     return {
         "finding": finding,
-        "items_ticked": counts["ticked"],
-        "items_total": counts["total"],
+        "items_ticked": sum(item.checked for item in items),
+        "items_total": len(items),
         "phase_card": phase_progress(finding.phase) if finding.phase else None,
         "lock_reason": "",
         "can_tick": user.has_perm(TICK_PERMISSION),
         "can_change_status": can_change_status,
-        "status_targets": _status_targets(finding) if can_change_status else [],
+        "status_targets": _status_targets(finding, checklist_items=items)
+        if can_change_status
+        else [],
     }
 
 
-def _status_targets(finding: Finding) -> list[tuple[str, str, list[str]]]:
+def _status_targets(
+    finding: Finding, dependency_links: list | None = None, checklist_items: list | None = None
+) -> list[tuple[str, str, list[str]]]:
     return [
-        (target, Status(target).label, transition_blockers(finding, target))
+        (
+            target,
+            Status(target).label,
+            transition_blockers(finding, target, dependency_links, checklist_items),
+        )
         for target in allowed_targets(finding.status)
     ]

@@ -3,14 +3,14 @@ from http import HTTPStatus
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from findings.forms import RevokeSignoffForm, SignoffForm, form_errors_sentence
-from findings.gates import phase_readiness
+from findings.gates import readiness_given
 from findings.models import Phase
-from findings.selectors import phase_card_for
+from findings.selectors import PhaseCard, phase_card_by_code, phase_card_for
 from findings.services.audit import ActionContext
 from findings.services.errors import Refused
 from findings.services.signoffs import (
@@ -34,8 +34,10 @@ def _get_phase(code: str) -> Phase:
 @require_GET
 @permission_needed("findings.view_phase")
 def phase_detail(request: HttpRequest, code: str) -> HttpResponse:
-    phase = _get_phase(code)
-    return render(request, PAGE, phase_page_context(phase, request.user))
+    card = phase_card_by_code(code)
+    if card is None:
+        raise Http404("No phase has this code.")
+    return render(request, PAGE, phase_page_context(card.phase, request.user, card))
 
 
 @require_POST
@@ -99,9 +101,17 @@ def _refuse(request, phase: Phase, status: HTTPStatus, message: str, sign_form=N
     return render(request, PAGE, context, status=status)
 
 
-def phase_page_context(phase: Phase, user) -> dict:
-    card = phase_card_for(phase)
-    readiness = phase_readiness(phase)
+def phase_page_context(phase: Phase, user, card: PhaseCard | None = None) -> dict:
+    card = card or phase_card_for(phase)
+    findings = list(
+        phase.findings.select_related("owner")
+        .annotate(
+            items_total=Count("checklist_items"),
+            items_ticked=Count("checklist_items", filter=Q(checklist_items__checked=True)),
+        )
+        .order_by("code")
+    )
+    readiness = readiness_given(phase, waiting_on=card.waiting_on, findings=findings)
     signoff = card.signoff
     current_content = phase_content(phase.pk)
     current_fingerprint = content_fingerprint(current_content)
@@ -111,14 +121,7 @@ def phase_page_context(phase: Phase, user) -> dict:
         "phase": phase,
         "card": card,
         "readiness": readiness,
-        "findings": list(
-            phase.findings.select_related("owner")
-            .annotate(
-                items_total=Count("checklist_items"),
-                items_ticked=Count("checklist_items", filter=Q(checklist_items__checked=True)),
-            )
-            .order_by("code")
-        ),
+        "findings": findings,
         "documents": list(phase.documents.order_by("sequence")),
         "signoff": signoff,
         "signoff_history": list(
