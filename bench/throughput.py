@@ -331,9 +331,9 @@ def queries_per_page(username: str) -> dict[str, tuple[int, int, int]]:
         measured = None
         for _ in range(2):
             caller = client if with_session else Client()
+            item = tick_item() if name == "tick" else None
             with CaptureQueriesContext(connection) as captured:
-                if name == "tick":
-                    item = tick_item()
+                if item is not None:
                     response = caller.post(
                         f"/checklist/{item.pk}/",
                         {"checked": "false" if item.checked else "true", "version": item.version},
