@@ -3,12 +3,14 @@ import re
 import time
 import uuid
 
+from django.contrib.auth import middleware as auth_middleware
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A proxy's id is kept only when it is short and plain, so it cannot smuggle text into logs.
-ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Matched whole with fullmatch: "$" would let a trailing newline through into the header.
+ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 request_log = logging.getLogger("domainflow.requests")
 
@@ -21,7 +23,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request.request_id = incoming if ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        acceptable = ACCEPTABLE_REQUEST_ID.fullmatch(incoming)
+        request.request_id = incoming if acceptable else uuid.uuid4().hex
         started = time.perf_counter()
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
@@ -43,13 +46,26 @@ class RequestIdMiddleware:
         return response
 
 
-def _username(request: HttpRequest) -> str:
-    """Who made the request, for the log line, without letting a database outage hide the line.
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's, asking the view before the user: an open view never reads the session.
 
-    Reading the user may be its first database query; when the database is down it fails, and
-    the request's own error is what the log must show.
+    /healthz must answer without the database even to a browser that sends its session cookie.
     """
-    user = getattr(request, "user", None)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+def _username(request: HttpRequest) -> str:
+    """Who made the request, for the log line, if the request has read its user.
+
+    The log never reads the user itself: that would be a query for views that need none, and
+    when the database is down it would fail, when the request's own error is what the log must
+    show. AuthenticationMiddleware keeps the user it read in `_cached_user`.
+    """
+    user = getattr(request, "_cached_user", None)
     try:
         return user.get_username() if user is not None and user.is_authenticated else ""
     except DatabaseError:

@@ -23,3 +23,18 @@ def reads_failing_after(sql_start: str):
 
     with connection.execute_wrapper(fail_reads_once_seen):
         yield
+
+
+# Reads like the server's own refusal, so a page that leaks exception text shows it verbatim.
+DATABASE_DOWN = "could not connect to server: Connection refused"
+
+
+@contextmanager
+def database_failing():
+    """Make every statement fail, as when the server is down, before it reaches the database."""
+
+    def refuse_every_statement(execute, sql, params, many, context):
+        raise OperationalError(DATABASE_DOWN)
+
+    with connection.execute_wrapper(refuse_every_statement):
+        yield

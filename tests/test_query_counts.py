@@ -186,6 +186,7 @@ def test_it_renders_a_phase_to_a_signoff_lead_in_a_fixed_number_of_queries(
 
     content = response.content.decode()
     assert response.status_code == 200
-    assert content.count('<a class="code" href="/findings/') >= Finding.objects.filter(
-        phase__code="2A"
-    ).count()
+    assert (
+        content.count('<a class="code" href="/findings/')
+        >= Finding.objects.filter(phase__code="2A").count()
+    )

@@ -44,7 +44,7 @@ def test_it_takes_sqlites_write_lock_at_the_start_of_a_transaction():
 
 
 def test_it_requires_a_login_for_every_page_by_default():
-    assert "django.contrib.auth.middleware.LoginRequiredMiddleware" in settings.MIDDLEWARE
+    assert "findings.middleware.LoginRequiredMiddleware" in settings.MIDDLEWARE
     assert settings.LOGIN_URL == "/accounts/login/"
 
 
