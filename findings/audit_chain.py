@@ -64,6 +64,17 @@ def _locked_head() -> AuditChainHead:
     return AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
 
 
+def chain_head_lock() -> None:
+    """Queue this transaction behind every other change until it ends. Call inside a transaction.
+
+    Every change takes its phases' locks, then this one, before it writes anything. Its writes
+    fire the progress triggers, which update other phases' progress rows too; a change that held
+    such a row while it waited for the head could meet one that held the head while it waited
+    for the row, and PostgreSQL would abort one of them.
+    """
+    _locked_head()
+
+
 def chain_append(event: AuditEvent) -> AuditEvent:
     """Give `event` the next place in the chain and save it. Call inside a transaction."""
     head = _locked_head()

@@ -30,18 +30,19 @@ STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW
 # active signoffs, the next findings and the completed findings.
 # A finding page: the finding, its items, the phase card (2), its dependencies (which the status
 # moves' blockers reuse), its dependants, and the history.
-# A tick: the phase's lock (with its lock reason and whether a signoff stands), the item, the write
-# with its audit event (savepoints, the audit chain's head, the insert and the head's update),
-# then the fragments' reads: the finding's items, the phase's progress and the dependencies. The
-# signoff revalidation runs only when a signoff stands.
+# A tick: the phase's lock (with its lock reason), the item (with whether a signoff stands), the
+# audit chain's head lock, which every change takes before it writes, the write with its audit
+# event (savepoints, the head again, the insert and the head's update), then the fragments' reads:
+# the finding's items, the phase's progress and the dependencies. The signoff revalidation runs
+# only when a signoff stands.
 # A status move: the same, with the finding read before the lock and the signoff revalidation.
 # A phase page for a signoff lead: the phases with their progress, the active signoff, the phase's
 # findings with their item counts (which its readiness reuses), its outside dependencies and
 # unticked items, its content for the fingerprint (3), the lead's separation of duties (2), its
 # documents and its signoff history.
 QUERIES = {
-    "sqlite": {"dashboard": 7, "finding": 10, "tick": 14, "status": 18, "phase": 15},
-    "postgresql": {"dashboard": 7, "finding": 10, "tick": 14, "status": 18, "phase": 15},
+    "sqlite": {"dashboard": 7, "finding": 10, "tick": 15, "status": 19, "phase": 15},
+    "postgresql": {"dashboard": 7, "finding": 10, "tick": 15, "status": 19, "phase": 15},
 }
 
 

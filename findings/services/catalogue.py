@@ -28,6 +28,9 @@ def catalogue_load(*, context: ActionContext) -> CatalogueReport:
     permission = permission_used(context, "findings.add_finding")
     report = CatalogueReport()
     with transaction.atomic():
+        # Every phase up front: locking each finding's phase later, with the chain head held,
+        # would take the locks out of order. Phases created here are invisible to others.
+        phases_lock(Phase.objects.values_list("pk", flat=True))
         phases = {fact.code: _phase(fact, context, permission, report) for fact in seed.PHASES}
         for code in seed.COMPLETED_FINDINGS:
             _finding(
@@ -134,6 +137,7 @@ def catalogue_object_delete(*, obj: Phase | TacticalDocument, context: ActionCon
     model_name = obj._meta.model_name
     permission = permission_used(context, f"findings.delete_{model_name}")
     with transaction.atomic():
+        phases_lock([obj.pk if isinstance(obj, Phase) else obj.phase_id])
         audit_record(
             context=context,
             action=f"{model_name}.deleted",

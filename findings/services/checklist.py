@@ -3,6 +3,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from findings.audit_chain import chain_head_lock
 from findings.gates import phase_lock_for_item
 from findings.models import ChecklistItem, Signoff
 from findings.services.audit import (
@@ -96,6 +97,7 @@ def checklist_item_set(
     permission = permission_used(context, "findings.tick_checklistitem")
     with transaction.atomic():
         item = _locked_item(item_id)
+        chain_head_lock()
         if item.checked == checked:
             return item
         if item.version != expected_version:

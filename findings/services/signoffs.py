@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from findings.audit_chain import chain_head_lock
 from findings.gates import phase_readiness
 from findings.models import AuditEvent, ChecklistItem, Dependency, Finding, Phase, Signoff
 from findings.services.audit import ActionContext, audit_record, permission_used
@@ -199,16 +200,17 @@ def signoff_revoke(*, phase_id: int, reason: str, context: ActionContext) -> Sig
 
 
 def phases_lock(phase_ids) -> None:
-    """Lock these phases' rows, in id order, before changing what a signoff of them approves.
+    """Lock these phases' rows, in id order, then the audit chain's head, before a change.
 
     Signing locks the phase row too, so a change and a signoff of the same phase queue: the
-    signoff sees the change, or the change's revalidation sees the signoff. Every content change
-    takes these locks first, before its audit event locks the chain head, so no two
-    transactions ever wait on each other in opposite orders.
+    signoff sees the change, or the change's revalidation sees the signoff. Every change takes
+    these locks first, before it writes, and always in this order, so no two transactions ever
+    wait on each other in opposite orders.
     """
     ids = sorted({phase_id for phase_id in phase_ids if phase_id is not None})
     if ids:
         list(Phase.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    chain_head_lock()
 
 
 def signoffs_revalidate(*, phase_ids: list[int | None], context: ActionContext) -> None:

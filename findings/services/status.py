@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from findings.audit_chain import chain_head_lock
 from findings.gates import FINISHED, lock_reason_for, phase_lock_for_change
 from findings.models import ChecklistItem, Dependency, Finding, Status
 from findings.services.audit import (
@@ -88,6 +89,7 @@ def finding_status_set(
     with transaction.atomic():
         phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding_id)
         lock_reason = phase_lock_for_change(phase_id)
+        chain_head_lock()
         finding = Finding.objects.select_for_update().get(pk=finding_id)
         if lock_reason:
             raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
