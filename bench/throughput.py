@@ -19,20 +19,24 @@ for a few seconds, endpoint after endpoint and size after size, for several roun
 order, so that the noise of a shared machine falls on all of them alike. Each endpoint's requests
 per second is set against /healthz's (no database, no session: the load balancer's check) from
 the same rounds and server; growth sets its 10,000 against its 30. The pages go with a reviewer's
-session cookie. A tick is the HTMX POST the finding page sends: each wrk thread cycles over its
-own share of phase 2A's seeded items asking for the opposite of the state the last response
-showed, so every tick is a real change with its audit event, never a no-op or a 409. The CPU
-time gunicorn and PostgreSQL spend per request is measured too (from /proc): the load of other
-processes does not enter it, so it gives the same ratios without the noise.
+session cookie, and so do two references without a target, the floor every authenticated page
+pays before its own work: bench/floor.py's views that only read the session and the user, then
+also the user's permissions, served beside the app's URLs by bench/floor_settings.py. A tick is
+the HTMX POST the finding page sends: each wrk thread cycles over its own share of phase 2A's
+seeded items asking for the opposite of the state the last response showed, so every tick is a
+real change with its audit event, never a no-op or a 409. The CPU time gunicorn and PostgreSQL
+spend per request is measured too (from /proc): the load of other processes does not enter it,
+so it gives the same ratios without the noise.
 
-Query counts and a tick's response size come from Django's test client, logged in as a
-reviewer, at 30, 1,000 and 10,000 findings. Last, the export of the 10,000 findings to a folder:
-time, and peak Python memory by tracemalloc.
+Query counts (the floors' too) and a tick's response size come from Django's test client, logged
+in as a reviewer, at 30, 1,000 and 10,000 findings. Last, the export of the 10,000 findings to a
+folder: time, and peak Python memory by tracemalloc.
 """
 
 import argparse
 import gc
 import json
+import os
 import re
 import resource
 import shutil
@@ -67,7 +71,8 @@ from common import (  # noqa: E402 - bench/ is not a package
 )
 
 FINDING = "SI-001"
-# name, path, whether it goes with the reviewer's session
+# name, path, whether it goes with the reviewer's session; profile_pages.py and pyspy_pages.py
+# drive these too, on the app's own settings
 ENDPOINTS = [
     ("/healthz", "/healthz", False),
     ("tick", "/checklist/", True),
@@ -75,6 +80,17 @@ ENDPOINTS = [
     ("table /findings/", "/findings/", True),
     (f"finding /findings/{FINDING}/", f"/findings/{FINDING}/", True),
 ]
+# What every authenticated page pays before its own work (bench/floor.py). Measured only here:
+# this script's gunicorn and test client run with the settings that serve these paths.
+FLOORS = [
+    ("floor: session + user", "/bench/session/", True),
+    ("floor: + permissions", "/bench/permissions/", True),
+]
+FLOOR_SETTINGS = "bench.floor_settings"
+# /healthz, the floors, then the pages: the ladder a page's cost climbs.
+MEASURED = [ENDPOINTS[0], *FLOORS, *ENDPOINTS[1:]]
+# Measured beside the pages to read them against, with no target.
+REFERENCES = {"/healthz", *(name for name, _, _ in FLOORS)}
 TARGET_RATIO = {"tick": 0.20, "dashboard /": 0.20}
 TARGET_RATIO_DEFAULT = 0.15
 TARGET_GROWTH = 0.8
@@ -218,7 +234,7 @@ def run(options, cleanup: Cleanup, scratch: Path) -> int:
     servers, browsers = {}, {}
     for size in measured_sizes:
         server = Gunicorn(
-            env=server_env(urls[size]),
+            env={**server_env(urls[size]), "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS},
             workers=options.workers,
             log_path=scratch / f"gunicorn-{size}.log",
         )
@@ -228,7 +244,7 @@ def run(options, cleanup: Cleanup, scratch: Path) -> int:
         browsers[size].login(REVIEWER_HTTP)
     log(f"gunicorn for {measured_sizes} findings; logs and wrk scripts in {scratch}")
     loads = [Machine.describe(cluster).load]
-    log(f"wrk: {options.rounds} rounds of {len(ENDPOINTS) * len(servers)} runs")
+    log(f"wrk: {options.rounds} rounds of {len(MEASURED) * len(servers)} runs")
     rates = throughput(servers, browsers, urls, cluster, options, scratch)
     loads.append(Machine.describe().load)
 
@@ -274,6 +290,8 @@ def prepare_child(database_url: str, size: int, export_to: Path | None) -> dict:
 
 def prepare(options) -> int:
     """In the child: set up one database as `make serve` would, grow it, count its queries."""
+    # django_setup keeps a settings module already chosen: the floors' paths need this one.
+    os.environ["DJANGO_SETTINGS_MODULE"] = FLOOR_SETTINGS
     django_setup(options.prepare)
     database_prepare()
     reviewers_create("bench-reviewer-", 2)
@@ -327,7 +345,7 @@ def queries_per_page(username: str) -> dict[str, tuple[int, int, int]]:
     client = Client()
     client.force_login(get_user_model().objects.get(username=username))
     results = {}
-    for name, path, with_session in ENDPOINTS:
+    for name, path, with_session in MEASURED:
         measured = None
         for _ in range(2):
             caller = client if with_session else Client()
@@ -364,8 +382,8 @@ def tick_item():
 
 def throughput(servers, browsers, urls, cluster, options, scratch: Path):
     """{size: {endpoint: Rate}}, every endpoint and size taking turns in each round."""
-    runs = [(name, path, session, size) for name, path, session in ENDPOINTS for size in servers]
-    rates = {size: {name: Rate() for name, _, _ in ENDPOINTS} for size in servers}
+    runs = [(name, path, session, size) for name, path, session in MEASURED for size in servers]
+    rates = {size: {name: Rate() for name, _, _ in MEASURED} for size in servers}
     for round_number in range(options.rounds):
         # Rotate the order, so no run always comes first or right after the same other one.
         shift = (round_number * 3) % len(runs)
@@ -484,12 +502,12 @@ def report(rates, queries, export, options) -> str:
     rows = []
     base_small = rates[small]["/healthz"].per_second
     base_large = rates[large]["/healthz"].per_second if large in rates else 0
-    for name, _, _ in ENDPOINTS:
+    for name, _, _ in MEASURED:
         rate = rates[small][name]
         target = TARGET_RATIO.get(name, TARGET_RATIO_DEFAULT)
         ratio = rate.per_second / base_small
         row = [name, f"{rate.per_second:.1f}", f"{ratio:.3f}"]
-        row += ["", ""] if name == "/healthz" else [f"≥ {target:.2f}", verdict(ratio >= target)]
+        row += ["", ""] if name in REFERENCES else [f"≥ {target:.2f}", verdict(ratio >= target)]
         if large in rates:
             big = rates[large][name]
             big_ratio = big.per_second / base_large
@@ -499,19 +517,21 @@ def report(rates, queries, export, options) -> str:
             row += [f"{big.per_second:.1f}", f"{big_ratio:.3f}", f"{raw:.2f}", f"{growth:.2f}"]
             row += (
                 ["", ""]
-                if name == "/healthz"
+                if name in REFERENCES
                 else [f"≥ {TARGET_GROWTH:.1f}", verdict(growth >= TARGET_GROWTH)]
             )
         rows.append(row)
     sections.append(
         "Throughput (ratio: to /healthz in the same rounds; growth: ratio at 10k / at 30)"
+        "\nfloor: what every authenticated page pays before its own work (bench/floor.py); "
+        "a reference, as /healthz, with no target"
     )
     sections.append(table(header, rows, align="<>>><>>>>><"))
 
     rows = []
     for size in sorted(rates):
         base = rates[size]["/healthz"].server_cpu_ms
-        for name, _, _ in ENDPOINTS:
+        for name, _, _ in MEASURED:
             rate = rates[size][name]
             ratio = base / rate.server_cpu_ms
             row = [
@@ -523,13 +543,13 @@ def report(rates, queries, export, options) -> str:
                 f"{ratio:.3f}",
             ]
             target = TARGET_RATIO.get(name, TARGET_RATIO_DEFAULT)
-            row += ["", ""] if name == "/healthz" else [f"≥ {target:.2f}", verdict(ratio >= target)]
+            row += ["", ""] if name in REFERENCES else [f"≥ {target:.2f}", verdict(ratio >= target)]
             if size != small:
                 small_rate = rates[small][name]
                 # CPU per request is a cost, so growth of throughput is its inverse.
                 growth = small_rate.server_cpu_ms / rate.server_cpu_ms
                 row += [f"{growth:.2f}"]
-                if name != "/healthz":
+                if name not in REFERENCES:
                     row += [f"≥ {TARGET_GROWTH:.1f}", verdict(growth >= TARGET_GROWTH)]
             rows.append(row)
     sections.append(
@@ -545,7 +565,7 @@ def report(rates, queries, export, options) -> str:
 
     statuses = []
     for size in sorted(rates):
-        for name, _, _ in ENDPOINTS:
+        for name, _, _ in MEASURED:
             rate = rates[size][name]
             statuses.append(
                 [
@@ -565,12 +585,15 @@ def report(rates, queries, export, options) -> str:
 
     header = ["endpoint", *(f"queries at {size:,}" for size in sizes), "target", ""]
     rows = []
-    for name, _, _ in ENDPOINTS:
+    for name, _, _ in MEASURED:
         counts = [queries[size][name][0] for size in sizes]
         shown = [
             f"{total} ({total - control} + BEGIN, COMMIT)" if control else total
             for total, control, _ in (queries[size][name] for size in sizes)
         ]
+        if name in REFERENCES:
+            rows.append([name, *shown])
+            continue
         ok = len(set(counts)) == 1 and max(counts) <= TARGET_QUERIES
         rows.append([name, *shown, f"same, ≤ {TARGET_QUERIES}", verdict(ok)])
     sections.append(
