@@ -7,6 +7,7 @@ real groups with their real permissions rather than permissions granted test by 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 
 from findings.roles import ADMIN, REVIEWER, SIGNOFF_LEAD, VIEWER
 from findings.services.audit import ActionContext
@@ -25,6 +26,15 @@ def _user_in(username: str, *groups: str, **flags):
     # Group.objects.get fails loudly if post_migrate did not create the role's group.
     user.groups.set([Group.objects.get(name=name) for name in groups])
     return user
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only_skipped_elsewhere(request):
+    # Checked per test, once Django's connection is configured, rather than at import time.
+    # pytest-django's SQLite test database lives in memory, where threads get neither separate
+    # connections nor locks: concurrent transactions need a real PostgreSQL server.
+    if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL set)")
 
 
 @pytest.fixture(autouse=True)

@@ -25,13 +25,6 @@ JOIN_TIMEOUT = 120
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def needs_postgresql():
-    # Evaluated per test, once Django's connection is configured, rather than at import time.
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions need PostgreSQL (run with DATABASE_URL set)")
-
-
 class Rollback(Exception):
     """Raised inside a transaction to roll it back on purpose."""
 
@@ -80,7 +73,8 @@ def assert_one_unbroken_chain(expected_events: int) -> list[AuditEvent]:
     return events
 
 
-def test_twenty_concurrent_writers_never_fork_the_chain(needs_postgresql, catalogue, reviewer):
+@pytest.mark.postgres_only
+def test_twenty_concurrent_writers_never_fork_the_chain(catalogue, reviewer):
     catalogue_events = AuditEvent.objects.count()
     item_ids = list(
         ChecklistItem.objects.filter(finding__phase__code="2A")
@@ -146,9 +140,8 @@ def test_a_rolled_back_append_leaves_no_gap(catalogue, system_context):
     assert_one_unbroken_chain(head[0] + 1)
 
 
-def test_a_writer_queued_behind_a_rolled_back_append_takes_its_place(
-    needs_postgresql, catalogue, reviewer
-):
+@pytest.mark.postgres_only
+def test_a_writer_queued_behind_a_rolled_back_append_takes_its_place(catalogue, reviewer):
     before = AuditEvent.objects.count()
     finding = Finding.objects.get(code="SI-001")
     appended, release = threading.Event(), threading.Event()

@@ -32,12 +32,6 @@ TIMEOUT = 60
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _needs_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions need PostgreSQL (run with DATABASE_URL set)")
-
-
 @pytest.fixture
 def finding_ready_for_done(catalogue, reviewer) -> Finding:
     """A 2A finding in review with every item ticked, on which a 2B finding depends."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection, connections
+from django.db import connections
 
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
 from findings.roles import SIGNOFF_LEAD
@@ -36,13 +36,6 @@ JOIN_TIMEOUT = 120
 JITTER = 0.03
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgresql():
-    # Evaluated per test, once Django's connection is configured, rather than at import time.
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions need PostgreSQL (run with DATABASE_URL set)")
 
 
 def run_together(count: int, work: Callable[[int], object]) -> list:

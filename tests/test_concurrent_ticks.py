@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, connections
+from django.db import connections
 
 from findings.models import AuditEvent, ChecklistItem, Finding, Status
 from findings.services.audit import ActionContext
@@ -27,13 +27,6 @@ JOIN_TIMEOUT = 120
 TICK_ACTIONS = ("checklist_item.ticked", "checklist_item.unticked")
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgresql():
-    # Evaluated per test, once Django's connection is configured, rather than at import time.
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions need PostgreSQL (run with DATABASE_URL set)")
 
 
 @dataclass(frozen=True)
