@@ -12,8 +12,8 @@ class ModelBackend(backends.ModelBackend):
     """Django's ModelBackend, reading a user's permissions in one query instead of two.
 
     Every page checks a permission, so this query runs on every request. It is written in SQL:
-    the same query built by the ORM spent 1.1 ms of CPU per request compiling itself, against
-    0.23 ms for all of this (bench/RESULTS.md).
+    the same query built by the ORM spent 1.1 ms of CPU per request, mostly compiling itself,
+    against 0.36 ms for all of this (bench/RESULTS.md).
     """
 
     def get_all_permissions(self, user_obj, obj=None):
