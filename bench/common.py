@@ -30,6 +30,7 @@ CLUSTER_SCRIPT = PROJECT / "scripts" / "postgres-cluster"
 LOOPBACK = "127.0.0.1"
 # One key for the whole run, shared by gunicorn and the in-process Django that prepares the data.
 SECRET_KEY = "bench-only-" + secrets.token_urlsafe(32)
+AUDIT_CHAIN_KEY = "bench-only-" + secrets.token_urlsafe(32)
 PASSWORD = "bench-Reviewer-password-4821"
 CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 ITEM_FORM = re.compile(
@@ -161,6 +162,7 @@ def server_env(database_url: str) -> dict[str, str]:
     env.update(
         DEBUG="0",
         SECRET_KEY=SECRET_KEY,
+        AUDIT_CHAIN_KEY=AUDIT_CHAIN_KEY,
         DATABASE_URL=database_url,
         SECURE_SSL_REDIRECT="0",
         SECURE_PROXY_SSL_HEADER="1",

@@ -40,6 +40,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="export-bench-"))
     os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{scratch / 'bench.sqlite3'}"
     os.environ.setdefault("SECRET_KEY", "export-bench-only")
+    os.environ.setdefault("AUDIT_CHAIN_KEY", "export-bench-only")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "domainflow.settings")
     sys.path.insert(0, str(PROJECT))
 

@@ -3,6 +3,7 @@
 Every setting that differs between machines comes from the environment; README.md lists them.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,18 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
+def envnetworks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in envlist(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list addresses or networks (10.0.0.0/8), not {item!r}"
+            ) from None
+    return networks
+
+
 DEBUG = envbool("DEBUG", "0")
 
 SECRET_KEY = os.getenv("SECRET_KEY", "")
@@ -41,6 +54,18 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
     SECRET_KEY = "development-only-key-never-use-in-production"
+
+# The audit chain's HMAC key (findings.audit_chain), kept out of the database so that nobody who
+# can only write the database can forge an event. Retired keys only verify the older segments.
+AUDIT_CHAIN_KEY = os.getenv("AUDIT_CHAIN_KEY", "")
+if not AUDIT_CHAIN_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY is required when DEBUG is off")
+    AUDIT_CHAIN_KEY = "development-only-audit-chain-key"
+if "," in AUDIT_CHAIN_KEY:
+    # It would not survive its move into the comma-separated AUDIT_CHAIN_RETIRED_KEYS.
+    raise ImproperlyConfigured("AUDIT_CHAIN_KEY must not contain a comma")
+AUDIT_CHAIN_RETIRED_KEYS = envlist("AUDIT_CHAIN_RETIRED_KEYS", "")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
@@ -63,11 +88,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "findings.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "findings.middleware.AccountChangesByRequestMiddleware",
+    "findings.middleware.PrivateCacheMiddleware",
     "findings.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -145,9 +173,16 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A successful login clears the failures against that account only (see the handler).
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "findings.login_throttling.AccountResetDatabaseHandler"
+AXES_USERNAME_CALLABLE = "findings.login_throttling.recorded_username"
+AXES_CLIENT_IP_CALLABLE = "findings.client_address.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# Reverse proxies whose X-Forwarded-For names the client: addresses or CIDR networks.
+TRUSTED_PROXIES = envnetworks("TRUSTED_PROXIES", "")
 
 # Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER=1 so Django trusts its
 # X-Forwarded-Proto header; only do so when the proxy overwrites that header.
@@ -168,6 +203,20 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts and styles only from our own static files: no inline code, no eval, so injected markup
+# cannot run. htmx's indicator styles live in app.css (its htmx-config turns off their injection).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

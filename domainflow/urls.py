@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from findings.forms import LoginForm
+from findings.forms import AdminLoginForm, LoginForm
 
 admin.site.site_header = "DomainFlow Finding Tracker administration"
 admin.site.site_title = "DomainFlow Finding Tracker"
+admin.site.login_form = AdminLoginForm
 
 handler403 = "findings.views.errors.permission_denied"
 
@@ -16,6 +17,18 @@ urlpatterns = [
         auth_views.LoginView.as_view(authentication_form=LoginForm),
         name="login",
     ),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Django's password-reset views are left out: they mail a link, and no mail is configured;
+    # they would be an open, unthrottled form. Add them with mail and throttling.
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("", include("findings.urls")),
 ]

@@ -27,7 +27,7 @@ from findings.services.findings import (
     finding_snapshot,
     finding_update,
 )
-from findings.services.status import status_change_problems
+from findings.services.status import finding_save_problems
 
 ROW_ID = re.compile(r"[0-9]{1,18}")
 
@@ -61,12 +61,23 @@ class FindingAdminForm(forms.ModelForm):
     """The admin's finding form; the admin supplies the model and fields from the fieldsets."""
 
     def clean(self):
+        # The service judges the save again under its locks; asking it here first puts its
+        # refusal on the field it concerns.
         cleaned_data = super().clean()
-        target = cleaned_data.get("status")
-        if self.instance.pk and target and "status" in self.changed_data:
-            stored = Finding.objects.select_related("phase").get(pk=self.instance.pk)
-            for problem in status_change_problems(stored, target):
-                self.add_error("status", problem)
+        if "status" in cleaned_data and "phase" in cleaned_data:
+            stored = None
+            if self.instance.pk:
+                stored = Finding.objects.select_related("phase").get(pk=self.instance.pk)
+            candidate = Finding(
+                pk=self.instance.pk,
+                code=cleaned_data.get("code", self.instance.code),
+                status=cleaned_data["status"],
+                phase=cleaned_data["phase"],
+            )
+            problems = finding_save_problems(stored=stored, finding=candidate)
+            for field, field_problems in problems.items():
+                for problem in field_problems:
+                    self.add_error(field, problem)
         return cleaned_data
 
 
@@ -134,13 +145,17 @@ class FindingAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         context = ActionContext.from_request(request)
-        if change:
-            finding_update(finding=obj, context=context)
-        else:
-            fields = finding_snapshot(obj)
-            created = finding_create(context=context, **_as_model_values(fields))
-            obj.pk, obj.version = created.pk, created.version
-            obj._state.adding = False
+        try:
+            if change:
+                finding_update(finding=obj, context=context)
+            else:
+                fields = finding_snapshot(obj)
+                created = finding_create(context=context, **_as_model_values(fields))
+                obj.pk, obj.version = created.pk, created.version
+                obj._state.adding = False
+        except ValidationError as error:
+            # A change committed since the form was checked, such as a revoked signoff.
+            raise SaveRefused(f"Nothing was saved: {'; '.join(_messages_of(error))}") from error
 
     def delete_model(self, request, obj):
         finding_delete(finding=obj, context=ActionContext.from_request(request))

@@ -11,8 +11,10 @@ class FindingsConfig(AppConfig):
         from axes.signals import user_locked_out
 
         from findings.audit_chain import register_sqlite_purge_check
+        from findings.services.accounts import account_changes_audit
 
         post_migrate.connect(_sync_roles, sender=self)
+        account_changes_audit()
         user_locked_out.connect(_audit_lockout)
         connection_created.connect(register_sqlite_purge_check)
 

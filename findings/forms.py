@@ -1,10 +1,31 @@
+import re
+
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from findings.models import Status
 
 MAX_VERSION = 2**31 - 1
+# In a str pattern [0-9] is these ten characters only; \d would match any script's digits.
+ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number written in the digits 0-9 and nothing else.
+
+    int(), and so Django's IntegerField, also reads other scripts' digits ("١" is 1), underscores
+    ("1_0" is 10) and signs; none of those is what our pages send, so they are refused as invalid.
+    """
+
+    default_error_messages = {"invalid": "Enter a whole number using only the digits 0-9."}
+
+    def to_python(self, value):
+        if value not in self.empty_values and not ASCII_DIGITS.fullmatch(str(value).strip()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 class ChecklistTickForm(forms.Form):
@@ -18,14 +39,14 @@ class ChecklistTickForm(forms.Form):
         choices=[("true", "ticked"), ("false", "unticked")],
         coerce=lambda value: value == "true",
     )
-    version = forms.IntegerField(min_value=1, max_value=MAX_VERSION)
+    version = AsciiIntegerField(min_value=1, max_value=MAX_VERSION)
 
 
 class StatusChangeForm(forms.Form):
     target = forms.ChoiceField(
         choices=[(s.value, s.label) for s in Status if s != Status.COMPLETED]
     )
-    version = forms.IntegerField(min_value=1, max_value=MAX_VERSION)
+    version = AsciiIntegerField(min_value=1, max_value=MAX_VERSION)
 
 
 def form_errors_sentence(form: forms.Form) -> str:
@@ -49,14 +70,31 @@ class RevokeSignoffForm(forms.Form):
     )
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form, refusing a username longer than any account's before any lookup.
+class BoundedLoginMixin:
+    """A login form that refuses any username or password no account can have, before any lookup.
 
     Django sets the username's max_length after building the field, so it never checks it, and
-    login throttling would then try to record the oversized name.
+    login throttling would then try to record the oversized name. Whatever the reason a field is
+    refused (too long, a NUL byte, missing), the form answers as it does to a wrong password.
     """
 
-    def __init__(self, request=None, *args, **kwargs):
-        super().__init__(request, *args, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         username = self.fields["username"]
         username.validators.append(MaxLengthValidator(username.max_length))
+
+    def clean(self):
+        refused = [name for name in ("username", "password") if name in self.errors]
+        for name in refused:
+            del self.errors[name]
+        if refused:
+            raise self.get_invalid_login_error()
+        return super().clean()
+
+
+class LoginForm(BoundedLoginMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(BoundedLoginMixin, AdminAuthenticationForm):
+    pass

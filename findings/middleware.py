@@ -6,6 +6,10 @@ import uuid
 from django.contrib.auth import middleware as auth_middleware
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+
+from findings.client_address import client_ip
+from findings.services.accounts import account_changes_by_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A proxy's id is kept only when it is short and plain, so it cannot smuggle text into logs.
@@ -40,7 +44,7 @@ class RequestIdMiddleware:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user": _username(request),
-                "ip": request.META.get("REMOTE_ADDR", ""),
+                "ip": client_ip(request) or "",
             },
         )
         return response
@@ -56,6 +60,37 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
         if not getattr(view_func, "login_required", True):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class AccountChangesByRequestMiddleware:
+    """Names the request's user in the audit events of any account change the request makes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with account_changes_by_request(request):
+            return self.get_response(request)
+
+
+class PrivateCacheMiddleware:
+    """Marks every response to a signed-in user `Cache-Control: private`.
+
+    A shared cache (a proxy, a CDN) must never keep one user's findings, audit log or export
+    and hand them to the next. Only requests that read their user are asked: every login-required
+    view does, and /healthz, which never does, must not start reading the session for this.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # request.user rather than the cached user: logging in or out during the request
+        # replaces it.
+        if hasattr(request, "_cached_user") and request.user.is_authenticated:
+            patch_cache_control(response, private=True)
+        return response
 
 
 def _username(request: HttpRequest) -> str:

@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -10,6 +12,44 @@ validate_finding_code = RegexValidator(
     FINDING_CODE_PATTERN,
     message="A finding code is SI, BF or BL, a hyphen and three digits, like SI-001.",
     code="invalid_finding_code",
+)
+
+# What breaks a line wherever a one-line field is shown or exported: the C0 and C1 controls (tab,
+# line feed and carriage return among them), DEL, and Unicode's line and paragraph separators.
+LINE_BREAKING_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def validate_single_line(value: str) -> None:
+    found = LINE_BREAKING_CHARACTER.search(value)
+    if found:
+        raise ValidationError(
+            "This field is one line of text: line breaks, tabs and other control characters "
+            "are not allowed (found %(character)s).",
+            code="not_single_line",
+            params={"character": ascii(found.group())},
+        )
+
+
+# One path component that stays inside the exported tree: no separator, no leading dot.
+PLAIN_NAME_PATTERN = r"(?!\.)[A-Za-z0-9._-]+"
+
+validate_folder_name = RegexValidator(
+    rf"\A{PLAIN_NAME_PATTERN}\Z",
+    message=(
+        "A folder name is one plain name: letters, digits, '.', '_' and '-', not starting with "
+        "a dot, with no '/' or '\\'."
+    ),
+    code="invalid_folder_name",
+)
+
+# Also what the document page's URL converter accepts, so every document has a page.
+validate_document_file_name = RegexValidator(
+    r"\A[A-Za-z0-9_-]{1,90}\.md\Z",
+    message=(
+        "A document's file name is one plain name ending in .md: up to 90 letters, digits, '_' "
+        "and '-' before the .md, with no '/', '\\', leading dot or '..'."
+    ),
+    code="invalid_document_file_name",
 )
 
 
@@ -44,9 +84,11 @@ class Status(models.TextChoices):
 
 class Phase(models.Model):
     code = models.CharField(max_length=2, unique=True)
-    name = models.CharField(max_length=50)
+    name = models.CharField(max_length=50, validators=[validate_single_line])
     priority_band = models.CharField(max_length=11, choices=PriorityBand.choices)
-    folder_name = models.CharField(max_length=100, unique=True)
+    folder_name = models.CharField(
+        max_length=100, unique=True, validators=[validate_single_line, validate_folder_name]
+    )
     order = models.PositiveSmallIntegerField(unique=True)
     requires_signoff = models.BooleanField(
         default=False, help_text="The phase ends in a mandatory signoff gate."
@@ -60,12 +102,16 @@ class Phase(models.Model):
 
 
 class TacticalDocument(models.Model):
-    file_name = models.CharField(max_length=100, unique=True)
+    file_name = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[validate_single_line, validate_document_file_name],
+    )
     phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="documents")
     sequence = models.PositiveSmallIntegerField(
         unique=True, help_text="Its step in the seed's document generation sequence."
     )
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[validate_single_line])
 
     class Meta:
         ordering = ["sequence"]
@@ -85,7 +131,7 @@ class Finding(models.Model):
         output_field=models.CharField(max_length=2, choices=Category.choices),
         db_persist=True,
     )
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[validate_single_line])
     priority = models.CharField(max_length=8, choices=Priority.choices, blank=True)
     priority_unconfirmed = models.BooleanField(
         default=False,
@@ -430,6 +476,9 @@ class AuditEvent(models.Model):
     sequence = models.BigIntegerField(unique=True)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # Which AUDIT_CHAIN_KEY signed the hash (findings.audit_chain.chain_key_id). Nullable with no
+    # default so that adding it did not rebuild the table on SQLite, dropping its triggers.
+    key_id = models.CharField(max_length=16, null=True)  # noqa: DJ001
     created_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -470,3 +519,30 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")
+
+
+class LoginLockoutWindow(models.Model):
+    """The refused logins from one address within one cool-off, counted against one audit event.
+
+    Audit events cannot change, so the count that grows after the event lives here. A window
+    with `over_limit` counts the lockouts from every address beyond the events audited per
+    cool-off.
+    """
+
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    over_limit = models.BooleanField(default=False)
+    started_at = models.DateTimeField(db_index=True)
+    event = models.OneToOneField(
+        AuditEvent, on_delete=models.CASCADE, related_name="lockout_window"
+    )
+    lockouts = models.PositiveIntegerField(default=1)
+    # The first few distinct usernames tried, so the row stays small whatever is posted.
+    usernames = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ip_address", "started_at"], name="lockout_window_address_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lockouts} lockouts from {self.ip_address or 'many addresses'}"

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Cast, NullIf
 
+from findings.forms import ASCII_DIGITS
 from findings.models import AuditEvent, Finding, Priority, Status
 
 PRIORITY_RANK = Case(
@@ -39,10 +40,17 @@ class PagedTable(tables.Table):
     """A table drawn by its own template, whose pages hold Meta.per_page rows.
 
     django-tables2 reads the page size from the query string by default, which would let one
-    request load every row at once (or crash the paginator with a negative size).
+    request load every row at once (or crash the paginator with a negative size). It reads the
+    page number with int(), which also takes other scripts' digits ("٢" is 2), signs and
+    underscores; a page number not written in 0-9 is taken as no number, the first page.
     """
 
     def paginate(self, paginator_class=Paginator, per_page=None, page=1, *args, **kwargs):
+        # RequestConfig sets `request` before paginating with the query's page.
+        request = getattr(self, "request", None)
+        asked = request.GET.get(self.prefixed_page_field, "1") if request else "1"
+        if not ASCII_DIGITS.fullmatch(asked.strip()):
+            page = 1
         return super().paginate(paginator_class, self._meta.per_page, page, *args, **kwargs)
 
     def page_records(self) -> list:

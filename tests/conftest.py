@@ -98,3 +98,48 @@ def catalogue(db, system_context):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture(scope="session")
+def app_role(django_db_setup, django_db_blocker) -> str | None:
+    """On PostgreSQL, the app's own login role, granted by grant_app_role's function; else None."""
+    from findings.db_roles import app_role_grant
+    from tests.database_roles import APP_ROLE
+
+    if connection.vendor != "postgresql":
+        return None
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # Roles belong to the cluster, so an earlier run's role may still be there.
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
+        app_role_grant(role=APP_ROLE)
+    return APP_ROLE
+
+
+@pytest.fixture
+def as_app_role(db, app_role):
+    """Run the test as the app role on PostgreSQL: its connection and any a thread opens.
+
+    Tampering that needs the owner's powers steps out with tests.database_roles.as_owner.
+    """
+    from django.db.backends.signals import connection_created
+
+    from tests.database_roles import set_role
+
+    if app_role is None:
+        yield
+        return
+
+    def set_app_role(sender, connection, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {app_role}")
+
+    set_role(app_role)
+    connection_created.connect(set_app_role, weak=False)
+    yield
+    connection_created.disconnect(set_app_role)
+    # Inside the test's transaction its rollback undoes SET ROLE; a transactional test's
+    # flush, which follows, needs the owner back.
+    if not connection.in_atomic_block:
+        set_role(None)

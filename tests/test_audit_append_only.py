@@ -4,6 +4,9 @@ from django.db import transaction
 from findings.models import AppendOnlyError, AuditEvent, Phase
 from findings.services.audit import audit_record
 
+# The app's work runs as the app's own role on PostgreSQL, as it does in production.
+pytestmark = pytest.mark.usefixtures("as_app_role")
+
 
 @pytest.fixture
 def event(db, system_context):

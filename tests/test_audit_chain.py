@@ -9,11 +9,15 @@ import ipaddress
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
-from findings.audit_chain import HEAD_ID, chain_verify, event_hash
+from findings.audit_chain import HEAD_ID, chain_key_id, chain_verify, event_hash
 from findings.models import GENESIS_HASH, AppendOnlyError, AuditChainHead, AuditEvent, Phase
 from findings.services.audit import USER_AGENT_LIMIT, ActionContext, audit_record
+
+# The app's work runs as the app's own role on PostgreSQL, as it does in production.
+pytestmark = pytest.mark.usefixtures("as_app_role")
 
 
 def chain() -> list[AuditEvent]:
@@ -40,8 +44,17 @@ def recorded(phase: Phase, *, context: ActionContext | None = None, **fields) ->
     return event
 
 
+def rehashed(event: AuditEvent, previous_hash: str | None = None, key: str | None = None) -> str:
+    """The event's hash as the app computes it, under the configured key unless told."""
+    return event_hash(
+        event,
+        event.previous_hash if previous_hash is None else previous_hash,
+        key or settings.AUDIT_CHAIN_KEY,
+    )
+
+
 def assert_verifies(event: AuditEvent) -> None:
-    assert event_hash(event, event.previous_hash) == event.hash
+    assert rehashed(event) == event.hash
     count = AuditEvent.objects.count()
     assert chain_verify() == (count, None)
 
@@ -73,9 +86,7 @@ def test_it_records_the_last_link_in_the_chain_head(catalogue):
 def test_it_stores_the_hash_that_it_recomputes_from_the_stored_event(catalogue):
     events = chain()
 
-    assert [event_hash(event, event.previous_hash) for event in events] == [
-        event.hash for event in events
-    ]
+    assert [rehashed(event) for event in events] == [event.hash for event in events]
     assert chain_verify() == (len(events), None)
 
 
@@ -89,6 +100,13 @@ def test_it_chains_a_new_event_onto_the_catalogues_last(catalogue):
         event.sequence,
         event.hash,
     )
+
+
+def test_it_names_the_configured_key_in_every_event(catalogue):
+    key_ids = set(AuditEvent.objects.values_list("key_id", flat=True))
+
+    assert key_ids == {chain_key_id(settings.AUDIT_CHAIN_KEY)}
+    assert len(chain_key_id(settings.AUDIT_CHAIN_KEY)) == 16
 
 
 def test_it_starts_an_empty_trail_at_the_genesis_hash(phase):
@@ -226,13 +244,15 @@ def test_it_changes_the_hash_when_any_hashed_value_changes(phase):
         ("after", {"checked": False}),
         ("ip_address", "10.0.0.1"),
         ("user_agent", "forged"),
+        ("key_id", chain_key_id("another key")),
     ]:
         kept = getattr(event, name)
         setattr(event, name, value)
-        assert event_hash(event, event.previous_hash) != original, name
+        assert rehashed(event) != original, name
         setattr(event, name, kept)
-    assert event_hash(event, "f" * 64) != original
-    assert event_hash(event, event.previous_hash) == original
+    assert rehashed(event, previous_hash="f" * 64) != original
+    assert rehashed(event, key="another key") != original
+    assert rehashed(event) == original
 
 
 def test_it_refuses_bulk_create(phase):

@@ -17,6 +17,8 @@ from findings.services.checklist import checklist_item_set
 FULL_PAGE_QUERIES = 6
 # The catalogue load records 4 phases, 19 documents, 30 findings and 46 dependencies.
 SEEDED_EVENTS = 99
+# Each persona's account: created, then its groups changed as it joins its role.
+PERSONA_EVENTS = 2
 REQUEST_ID = "req-0123456789abcdef"
 
 
@@ -102,7 +104,8 @@ def test_it_lists_the_newest_event_first_with_who_did_what(viewer_client, tick):
     assert "<td>reviewer</td>" in first_row
     assert "findings.tick_checklistitem" in first_row
     assert REQUEST_ID in first_row
-    assert f"Events 1–50 of {SEEDED_EVENTS + 1}" in content
+    # The viewer and the reviewer, the catalogue, and the tick.
+    assert f"Events 1–50 of {2 * PERSONA_EVENTS + SEEDED_EVENTS + 1}" in content
 
 
 def test_it_names_events_without_a_user_system(viewer_client):
@@ -151,6 +154,8 @@ def test_it_offers_the_recorded_actions_as_choices(viewer_client, tick):
         "document.created",
         "finding.created",
         "phase.created",
+        "user.created",
+        "user.groups_changed",
     ]
 
 
@@ -166,7 +171,7 @@ def test_it_filters_by_actor(viewer_client, tick):
 
     assert actions_in(by_name) == ["checklist_item.ticked"]
     assert "checklist_item.ticked" not in actions_in(system)
-    assert f"of {SEEDED_EVENTS}" in system.content.decode()
+    assert f"of {2 * PERSONA_EVENTS + SEEDED_EVENTS}" in system.content.decode()
 
 
 def test_it_filters_by_finding_code(viewer_client, tick):
@@ -192,7 +197,8 @@ def test_it_filters_by_date_range(viewer_client):
 def test_it_sorts_oldest_first_on_request(viewer_client, tick):
     response = viewer_client.get("/audit/?sort=created_at")
 
-    assert actions_in(response)[0] == "phase.created"
+    # The viewer's account was made before the catalogue was loaded.
+    assert actions_in(response)[:3] == ["user.created", "user.groups_changed", "phase.created"]
     assert 'aria-sort="ascending"' in response.content.decode()
 
 
@@ -217,16 +223,16 @@ def test_it_keeps_the_chosen_action_selected_in_the_form(viewer_client):
 
 def test_it_sorts_by_action(viewer_client, tick):
     assert actions_in(viewer_client.get("/audit/?sort=action"))[0] == "checklist_item.ticked"
-    assert actions_in(viewer_client.get("/audit/?sort=-action"))[0] == "phase.created"
+    assert actions_in(viewer_client.get("/audit/?sort=-action"))[0] == "user.groups_changed"
 
 
 def test_it_pages_50_events_at_a_time(viewer_client):
     first = viewer_client.get("/audit/")
-    second = viewer_client.get("/audit/?page=2")
+    last = viewer_client.get("/audit/?page=3")
 
     assert rows_in(first) == 50
-    assert rows_in(second) == SEEDED_EVENTS - 50
-    assert actions_in(second)[-1] == "phase.created"
+    assert rows_in(last) == PERSONA_EVENTS + SEEDED_EVENTS - 100
+    assert actions_in(last)[-1] == "user.created"
     assert rows_in(viewer_client.get("/audit/?per_page=500")) == 50
 
 

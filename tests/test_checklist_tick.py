@@ -261,6 +261,26 @@ def test_it_refuses_input_it_does_not_understand(reviewer_client, data, field, h
     assert tick_events() == []
 
 
+@pytest.mark.parametrize("version", ["١", "１", "1_0", "+1", "𝟏"])
+@pytest.mark.parametrize("htmx", [True, False])
+def test_it_refuses_a_version_not_written_in_the_digits_0_to_9(reviewer_client, version, htmx):
+    # int() reads "١" (Arabic-Indic one) as 1, the item's current version.
+    target = item()
+
+    response = post(reviewer_client, target, {"checked": "true", "version": version}, htmx=htmx)
+
+    content = response.content.decode()
+    target.refresh_from_db()
+    assert response.status_code == 400
+    assert (
+        "The tick was not understood. version: Enter a whole number using only the digits 0-9."
+        in content
+    )
+    assert not target.checked
+    assert target.version == 1
+    assert tick_events() == []
+
+
 def test_it_refuses_a_locked_phase_naming_the_phase_it_waits_for(reviewer_client):
     target = item("BL-005")
 

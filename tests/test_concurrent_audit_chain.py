@@ -17,12 +17,14 @@ from findings.audit_chain import HEAD_ID, chain_verify
 from findings.models import AuditChainHead, AuditEvent, ChecklistItem, Finding, Phase
 from findings.services.audit import ActionContext, audit_record
 from findings.services.checklist import checklist_item_set
+from tests.database_roles import as_owner
 
 THREADS = 20
 ROUNDS = 4
 JOIN_TIMEOUT = 120
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The app's work, in every thread, runs as the app's own role on PostgreSQL, as in production.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("as_app_role")]
 
 
 class Rollback(Exception):
@@ -201,7 +203,8 @@ def test_a_writer_queued_behind_a_rolled_back_append_takes_its_place(catalogue, 
 def wait_for_a_backend_waiting_on_a_lock(timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
+        # Only the owner of the sessions (the cluster's superuser) sees what they wait on.
+        with as_owner(), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND wait_event_type = 'Lock'"

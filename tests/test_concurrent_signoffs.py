@@ -220,14 +220,20 @@ def edit_sql(round_number: int, context: ActionContext) -> str:
     return "SI-001: PostgreSQL migration changed."
 
 
-def edit_item_text(round_number: int, context: ActionContext) -> str:
-    item = ChecklistItem.objects.select_related("finding").get(finding__code="SI-001", position=1)
-    item.text = f"Race detector clean, checked in round {round_number}"
+def move_item(round_number: int, context: ActionContext) -> str:
+    # A new position keeps the item's tick (new wording would not), so the phase stays ready.
+    item = (
+        ChecklistItem.objects.select_related("finding")
+        .filter(finding__code="SI-001")
+        .order_by("-position")
+        .first()
+    )
+    item.position = 101 + round_number
     checklist_item_save(item=item, context=context)
-    return "SI-001: checklist item 1 edited."
+    return f"SI-001: checklist item “{item.text}” added."
 
 
-@pytest.mark.parametrize("edit", [edit_sql, edit_item_text], ids=["finding_sql", "item_text"])
+@pytest.mark.parametrize("edit", [edit_sql, move_item], ids=["finding_sql", "item_position"])
 def test_a_signoff_racing_an_admins_edit_never_approves_content_it_did_not_see(
     phase_2a, lead, admin_user, edit
 ):

@@ -67,11 +67,6 @@ def sign_2a(users: dict) -> None:
     signoff_sign(phase_id=phase.pk, comment="Checked before the CSRF test.", context=context)
 
 
-def give_viewer_an_address(users: dict) -> None:
-    users["viewer"].email = "viewer@example.com"
-    users["viewer"].save()
-
-
 def first_item() -> ChecklistItem:
     return ChecklistItem.objects.filter(finding__code="SI-001").order_by("position").first()
 
@@ -128,13 +123,6 @@ ENDPOINTS = {
             "new_password1": NEW_PASSWORD,
             "new_password2": NEW_PASSWORD,
         },
-    ),
-    "password reset": Endpoint(
-        persona=None,
-        page="/accounts/password_reset/",
-        url="/accounts/password_reset/",
-        data=lambda page: {"email": "viewer@example.com"},
-        setup=give_viewer_an_address,
     ),
     "admin finding change": Endpoint(
         persona="admin_user",

@@ -408,6 +408,15 @@ def test_it_shows_the_nearest_page_for_a_page_that_does_not_exist(
     assert codes_in(response)[0] == expected_first
 
 
+@pytest.mark.parametrize("page", ["٢", "２", "%2B2", "0_2"])
+def test_it_reads_a_page_number_only_in_the_digits_0_to_9(viewer_client, page):
+    # int() reads "٢" (Arabic-Indic two) as 2; such a page number is no number, as "abc" is.
+    response = viewer_client.get(f"/findings/?page={page}")
+
+    assert response.status_code == 200
+    assert codes_in(response) == codes_in(viewer_client.get("/findings/"))
+
+
 def test_it_refuses_filter_values_it_does_not_know_with_the_errors(viewer_client):
     response = viewer_client.get("/findings/?phase=99&status=bogus&page=abc")
 

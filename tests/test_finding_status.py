@@ -211,6 +211,21 @@ def test_it_refuses_input_it_does_not_understand(reviewer_client, target, versio
     assert unchanged()
 
 
+@pytest.mark.parametrize("version", ["١", "１", "1_0", "+1", "𝟏"])
+@pytest.mark.parametrize("htmx", [True, False])
+def test_it_refuses_a_version_not_written_in_the_digits_0_to_9(reviewer_client, version, htmx):
+    # int() reads "١" (Arabic-Indic one) as 1, the finding's current version.
+    response = move(reviewer_client, "SI-001", "in_progress", version=version, htmx=htmx)
+
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert (
+        "The status change was not understood. "
+        "version: Enter a whole number using only the digits 0-9."
+    ) in content
+    assert unchanged()
+
+
 def test_it_refuses_a_locked_phase_naming_the_phase_it_waits_for(reviewer_client):
     response = move(reviewer_client, "BL-005", "in_progress")
 

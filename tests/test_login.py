@@ -1,7 +1,10 @@
 from io import StringIO
 
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from tests.conftest import PASSWORD
 
@@ -88,3 +91,49 @@ def test_logging_out_by_get_is_refused(client, viewer):
 
     assert response.status_code == 405
     assert client.get("/").status_code == 200
+
+
+SITE_REFUSAL = b"Please enter a correct username and password."
+ADMIN_REFUSAL = b"Please enter the correct username and password for a staff account."
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [("/accounts/login/", SITE_REFUSAL), ("/admin/login/", ADMIN_REFUSAL)],
+    ids=["site", "admin"],
+)
+@pytest.mark.parametrize(
+    ("fields", "headers"),
+    [
+        ({"username": "u" * 300, "password": "wrong"}, {}),
+        ({"username": "view\x00er", "password": "wrong"}, {}),
+        ({"username": "viewer", "password": "wr\x00ng"}, {}),
+        ({"username": "", "password": ""}, {}),
+        (
+            {"username": "viewer", "password": "wrong"},
+            {"HTTP_USER_AGENT": "agent\x00" * 1000, "HTTP_ACCEPT": "text/html\x00" * 500},
+        ),
+    ],
+    ids=["long username", "NUL in username", "NUL in password", "blank", "NUL-laden headers"],
+)
+def test_it_refuses_any_login_input_with_the_usual_message(
+    client, viewer, settings, url, refusal, fields, headers
+):
+    settings.AXES_ENABLED = True
+
+    response = client.post(url, fields, **headers)
+
+    assert response.status_code == 200
+    assert refusal in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_throttling_records_any_username_within_its_column(db, settings):
+    # The forms refuse such names first; this is for any other way into authenticate().
+    settings.AXES_ENABLED = True
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.7")
+
+    assert authenticate(request, username="u" * 300, password="wrong") is None
+
+    [attempt] = AccessAttempt.objects.all()
+    assert attempt.username == "u" * 255

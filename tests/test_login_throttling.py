@@ -13,7 +13,8 @@ import pytest
 from axes.models import AccessAttempt
 from django.utils import timezone
 
-from findings.models import AuditEvent
+from findings.models import AuditEvent, LoginLockoutWindow
+from findings.services.audit import LOCKOUT_USERNAMES_KEPT
 from tests.conftest import PASSWORD
 
 URL = "/accounts/login/"
@@ -176,3 +177,89 @@ def test_a_successful_login_resets_the_failure_count(client, viewer, limit):
 
     assert statuses == [200] * (limit - 1)
     assert log_in(client, "viewer").status_code == 302
+
+
+def test_it_adds_up_failures_against_an_account_whatever_logs_in_between(
+    client, admin_user, reviewer, limit
+):
+    # The probe that got through: guesses at admin just below the limit, then a real login as
+    # someone else from the same address, which used to wipe admin's failures; and again.
+    def guesses_then_a_reviewer_login() -> list[int]:
+        statuses = fail(client, "admin", limit - 1)
+        statuses.append(log_in(client, "reviewer").status_code)
+        client.post("/accounts/logout/")
+        return statuses
+
+    rounds = [guesses_then_a_reviewer_login() for _ in range(4)]
+
+    assert rounds[0] == [200] * (limit - 1) + [302]
+    assert set(rounds[1] + rounds[2] + rounds[3]) == {429}
+    response = log_in(client, "admin")
+    assert response.status_code == 429
+    assert logged_in_as(client) is None
+
+
+def test_a_successful_login_clears_only_its_own_accounts_failures(client, viewer, reviewer, limit):
+    fail(client, "viewer", limit - 1, address=NEIGHBOUR)
+    assert log_in(client, "reviewer", address=NEIGHBOUR).status_code == 302
+
+    assert log_in(client, "viewer", "wrong", address=ATTACKER).status_code == 429
+
+
+def test_it_counts_the_lockouts_from_one_address_on_one_audit_event(client, db, limit):
+    # Anyone can post a new username each time; the trail must not grow with every post.
+    statuses = [log_in(client, f"guess{n}", "wrong").status_code for n in range(limit + 40)]
+
+    assert statuses[limit - 1 :] == [429] * 41
+    [event] = lockout_events()
+    window = LoginLockoutWindow.objects.get()
+    assert (window.event, window.ip_address, window.over_limit) == (event, ATTACKER, False)
+    assert window.lockouts == 41
+    assert window.usernames == [
+        f"guess{n}" for n in range(limit - 1, limit - 1 + LOCKOUT_USERNAMES_KEPT)
+    ]
+
+
+def test_it_opens_a_new_lockout_window_after_the_cool_off(client, viewer, limit, axes_on):
+    fail(client, "viewer", limit)
+    LoginLockoutWindow.objects.update(started_at=timezone.now() - axes_on.AXES_COOLOFF_TIME)
+
+    fail(client, "viewer", 1)
+
+    assert len(lockout_events()) == 2
+    assert list(LoginLockoutWindow.objects.values_list("lockouts", flat=True)) == [1, 1]
+
+
+def test_it_bounds_the_lockout_events_of_one_cool_off_across_addresses(
+    client, viewer, limit, monkeypatch
+):
+    monkeypatch.setattr("findings.services.audit.LOCKOUT_EVENTS_PER_COOL_OFF", 3)
+    fail(client, "viewer", limit)
+
+    statuses = [
+        log_in(client, "viewer", "wrong", address=f"192.0.2.{n}").status_code for n in range(10)
+    ]
+
+    assert statuses == [429] * 10
+    events = lockout_events()
+    assert [event.ip_address for event in events] == [
+        ATTACKER,
+        "192.0.2.0",
+        "192.0.2.1",
+        "192.0.2.2",
+    ]
+    assert events[-1].after == {"username": "viewer", "ip_address": "192.0.2.2", "over_limit": 3}
+    beyond = LoginLockoutWindow.objects.get(over_limit=True)
+    assert (beyond.event, beyond.ip_address, beyond.lockouts) == (events[-1], None, 8)
+
+
+def test_the_audit_log_shows_how_many_logins_a_lockout_refused(client, viewer, limit):
+    fail(client, "viewer", limit + 2, address=NEIGHBOUR)
+    client.force_login(viewer)
+
+    response = client.get("/audit/")
+
+    assert response.status_code == 200
+    assert b'logins as &#x27;viewer&#x27; <span class="muted">(3 refused logins)</span>' in (
+        response.content
+    )

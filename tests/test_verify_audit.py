@@ -1,23 +1,31 @@
 """`manage.py verify_audit`: each kind of tampering is reported at the first event it breaks.
 
-The tampering is done behind the app's back, with raw SQL and with migration 0002's triggers
-dropped for the moment; the DDL is part of the test's transaction, so it is rolled back with it
-on both databases, and the triggers are recreated at once anyway.
+The tampering is done behind the app's back, with raw SQL: as the app's own role where it can,
+and as the tables' owner with the append-only triggers dropped for the moment where it cannot.
+The DDL is part of the test's transaction, so it is rolled back with it on both databases, and
+the triggers are recreated at once anyway. The app's work, and the command, run as the app role.
 """
 
-import importlib
+import hashlib
+import json
+import logging
 from contextlib import contextmanager
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from findings.audit_chain import HEAD_ID, chain_verify, event_hash
-from findings.models import AuditChainHead, AuditEvent
+from findings import db_triggers
+from findings.audit_chain import AUDIT_LOGGER, HEAD_ID, chain_key_id, chain_verify, event_hash
+from findings.logging import JsonFormatter
+from findings.models import AuditChainHead, AuditEvent, Phase
+from findings.services.audit import ActionContext, audit_record
+from tests.database_roles import as_owner
 
-triggers = importlib.import_module("findings.migrations.0002_audit_append_only_triggers")
+pytestmark = pytest.mark.usefixtures("as_app_role")
 
 MIDDLE = 40
 # Far above any real sequence, so renumbering never collides with the unique constraint.
@@ -39,17 +47,20 @@ def execute(sql: str, params=None) -> None:
 
 @contextmanager
 def triggers_dropped():
+    """Tamper as the tables' owner, who alone may drop their triggers."""
     if connection.vendor == "postgresql":
-        drop, create = [triggers.POSTGRESQL_DROP], [triggers.POSTGRESQL_CREATE]
+        drop = [db_triggers.POSTGRESQL_DROP]
+        create = [db_triggers.POSTGRESQL_FUNCTION_OWNER_PURGE + db_triggers.POSTGRESQL_TRIGGERS]
     else:
-        drop, create = triggers.SQLITE_DROP, triggers.SQLITE_CREATE
-    for statement in drop:
-        execute(statement)
-    try:
-        yield
-    finally:
-        for statement in create:
+        drop, create = db_triggers.SQLITE_DROP, db_triggers.SQLITE_CREATE
+    with as_owner():
+        for statement in drop:
             execute(statement)
+        try:
+            yield
+        finally:
+            for statement in create:
+                execute(statement)
 
 
 def event_at(sequence: int) -> AuditEvent:
@@ -68,11 +79,62 @@ def renumber(first: int, shift: int) -> None:
     )
 
 
-def forged_after(previous: AuditEvent, sequence: int, *, chained: bool = True) -> AuditEvent:
-    """A forged event that follows `previous`, hashed as the app would if `chained`."""
+def plain_sha256(event: AuditEvent, previous_hash: str) -> str:
+    """The unkeyed hash the chain used before AUDIT_CHAIN_KEY, which anyone can recompute."""
+    payload = {
+        "sequence": event.sequence,
+        "created_at": event.created_at.isoformat(),
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "finding_id": event.finding_id,
+        "before": event.before,
+        "after": event.after,
+        "permission": event.permission,
+        "request_id": event.request_id,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
+
+
+WRONG_KEY = "a key the forger guessed"
+# How a forger signs an event: (key id it claims, hash function).
+SIGNINGS = {
+    "with the key": (
+        lambda: chain_key_id(settings.AUDIT_CHAIN_KEY),
+        lambda event, previous: event_hash(event, previous, settings.AUDIT_CHAIN_KEY),
+    ),
+    "by copying the previous hash": (lambda: chain_key_id(settings.AUDIT_CHAIN_KEY), None),
+    "with plain SHA-256 and no key id": (lambda: None, plain_sha256),
+    "with plain SHA-256 and the key's id": (
+        lambda: chain_key_id(settings.AUDIT_CHAIN_KEY),
+        plain_sha256,
+    ),
+    "with a wrong key under the key's id": (
+        lambda: chain_key_id(settings.AUDIT_CHAIN_KEY),
+        lambda event, previous: event_hash(event, previous, WRONG_KEY),
+    ),
+    "with a wrong key under its own id": (
+        lambda: chain_key_id(WRONG_KEY),
+        lambda event, previous: event_hash(event, previous, WRONG_KEY),
+    ),
+}
+
+
+def forged_after(
+    previous: AuditEvent, sequence: int, *, signing: str = "with the key"
+) -> AuditEvent:
+    """A forged event that follows `previous`, signed as `signing` (one of SIGNINGS) says."""
+    key_id, sign = SIGNINGS[signing]
     forged = AuditEvent(
         sequence=sequence,
         previous_hash=previous.hash,
+        key_id=key_id(),
         created_at=previous.created_at,
         action="finding.deleted",
         object_type="finding",
@@ -80,7 +142,7 @@ def forged_after(previous: AuditEvent, sequence: int, *, chained: bool = True) -
         object_repr="SI-001 (forged)",
         permission="system:forger",
     )
-    forged.hash = event_hash(forged, previous.hash) if chained else previous.hash
+    forged.hash = sign(forged, previous.hash) if sign else previous.hash
     # INSERT is allowed by the triggers: the chain, not the database, must catch this.
     forged.save()
     return forged
@@ -158,7 +220,11 @@ def test_it_reports_the_next_event_when_the_altered_one_is_rehashed(total):
     with triggers_dropped():
         execute(
             "UPDATE findings_auditevent SET object_repr = %s, hash = %s WHERE sequence = %s",
-            [altered.object_repr, event_hash(altered, altered.previous_hash), MIDDLE],
+            [
+                altered.object_repr,
+                event_hash(altered, altered.previous_hash, settings.AUDIT_CHAIN_KEY),
+                MIDDLE,
+            ],
         )
 
     assert_broken_at(MIDDLE + 1, "does not follow the event before it")
@@ -209,20 +275,42 @@ def test_it_reports_the_newest_events_deleted_with_the_head(total):
 
 
 @pytest.mark.parametrize(
-    ("chained", "reported", "problem"),
+    ("signing", "reported", "problem"),
     [
-        # A forger who hashes like the app makes a valid link; the next event no longer follows.
-        (True, MIDDLE + 1, "does not follow the event before it"),
-        (False, MIDDLE, "its content no longer matches its hash"),
+        # A forger who holds the key makes a valid link; the next event no longer follows.
+        ("with the key", MIDDLE + 1, "does not follow the event before it"),
+        ("by copying the previous hash", MIDDLE, "its content no longer matches its hash"),
+        ("with plain SHA-256 and the key's id", MIDDLE, "its content no longer matches its hash"),
     ],
 )
-def test_it_reports_an_event_inserted_in_the_middle(total, chained, reported, problem):
+def test_it_reports_an_event_inserted_in_the_middle(total, signing, reported, problem):
     with triggers_dropped():
         renumber(MIDDLE, 1)
-    forged_after(event_at(MIDDLE - 1), MIDDLE, chained=chained)
+    forged_after(event_at(MIDDLE - 1), MIDDLE, signing=signing)
     execute("UPDATE findings_auditchainhead SET sequence = %s", [total + 1])
 
     assert_broken_at(reported, problem)
+
+
+@pytest.mark.parametrize(
+    ("signing", "problem"),
+    [
+        ("with plain SHA-256 and no key id", r"it names no key \(it was forged"),
+        ("with plain SHA-256 and the key's id", "its content no longer matches its hash"),
+        ("with a wrong key under the key's id", "its content no longer matches its hash"),
+        (
+            "with a wrong key under its own id",
+            rf"it was signed with key id {chain_key_id(WRONG_KEY)}, which is neither",
+        ),
+    ],
+)
+def test_it_reports_a_newest_event_forged_without_the_key_and_chained_by_the_head(
+    total, signing, problem
+):
+    forged = forged_after(event_at(total), total + 1, signing=signing)
+    execute("UPDATE findings_auditchainhead SET sequence = %s, hash = %s", [total + 1, forged.hash])
+
+    assert_broken_at(total + 1, problem)
 
 
 def test_it_reports_an_event_appended_behind_the_heads_back(total):
@@ -286,6 +374,103 @@ def test_the_triggers_are_back_after_the_tampering(total):
     with triggers_dropped():
         pass
 
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with as_owner(), pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         execute("DELETE FROM findings_auditevent WHERE sequence = 1")
     assert AuditChainHead.objects.get(pk=HEAD_ID).sequence == total
+
+
+@pytest.fixture
+def logged(total, tmp_path, caplog, django_capture_on_commit_callbacks):
+    """Three more appends, committed as the app commits them, and the app's log of them in a file.
+
+    The log mixes in a line that is not JSON and a request-log line, as gunicorn's stderr does.
+    """
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    phase = Phase.objects.get(code="2A")
+    with django_capture_on_commit_callbacks(execute=True):
+        for step in range(3):
+            audit_record(
+                context=ActionContext.system("test"),
+                action="phase.checked",
+                obj=phase,
+                permission="system:test",
+                after={"step": step},
+            )
+    formatter = JsonFormatter()
+    lines = [
+        "[2025-01-01 00:00:00 +0000] [1] [INFO] Booting worker with pid: 1",
+        json.dumps({"logger": "domainflow.requests", "audit_sequence": 10**6, "path": "/"}),
+        *(formatter.format(record) for record in caplog.records if record.name == AUDIT_LOGGER),
+    ]
+    log = tmp_path / "app.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return log
+
+
+def test_it_logs_the_sequence_and_hash_of_each_committed_append(total, logged):
+    entries = [json.loads(line) for line in logged.read_text().splitlines()[2:]]
+
+    assert [(entry["audit_sequence"], entry["audit_hash"]) for entry in entries] == [
+        (event.sequence, event.hash) for event in AuditEvent.objects.order_by("sequence")[total:]
+    ]
+
+
+def test_it_proves_the_database_holds_the_newest_event_the_log_saw(total, logged):
+    out = StringIO()
+
+    call_command("verify_audit", "--log", str(logged), stdout=out)
+
+    assert out.getvalue() == (
+        f"The audit trail is intact: {total + 3} events, each chained to the last.\n"
+        f"It still holds #{total + 3}, the newest event {logged} saw.\n"
+    )
+
+
+def test_it_reports_a_cut_tail_and_a_rewound_head_that_the_log_saw(total, logged):
+    newest, kept = event_at(total + 3), event_at(total + 1)
+    with triggers_dropped():
+        execute("DELETE FROM findings_auditevent WHERE sequence > %s", [total + 1])
+    execute("UPDATE findings_auditchainhead SET sequence = %s, hash = %s", [total + 1, kept.hash])
+    # Without the log the shorter chain is a valid one.
+    call_command("verify_audit", stdout=StringIO())
+
+    with pytest.raises(CommandError) as error:
+        call_command("verify_audit", "--log", str(logged))
+
+    assert str(error.value) == (
+        f"The audit trail is broken at event #{total + 3}: the log saw #{total + 3} with hash "
+        f"{newest.hash}, the database's chain ends at #{total + 1} (the newest events were "
+        f"deleted and the head moved back). {total + 1} events before it are intact."
+    )
+
+
+def test_it_reports_a_newest_event_rewritten_with_the_key_that_the_log_saw(total, logged):
+    # Someone who holds the key can re-sign what they rewrite; the log still knows the old hash.
+    rewritten = event_at(total + 3)
+    rewritten.object_repr = "rewritten"
+    rehashed = event_hash(rewritten, rewritten.previous_hash, settings.AUDIT_CHAIN_KEY)
+    with triggers_dropped():
+        execute(
+            "UPDATE findings_auditevent SET object_repr = %s, hash = %s WHERE sequence = %s",
+            [rewritten.object_repr, rehashed, total + 3],
+        )
+    execute("UPDATE findings_auditchainhead SET hash = %s", [rehashed])
+    call_command("verify_audit", stdout=StringIO())
+
+    with pytest.raises(
+        CommandError, match=rf"the database holds #{total + 3} with hash {rehashed}"
+    ):
+        call_command("verify_audit", "--log", str(logged))
+
+
+def test_it_refuses_a_log_without_audit_lines(total, tmp_path):
+    log = tmp_path / "requests.log"
+    log.write_text('{"logger": "domainflow.requests", "path": "/"}\nnot json\n[1, 2]\n')
+
+    with pytest.raises(CommandError, match="records no append to the audit trail"):
+        call_command("verify_audit", "--log", str(log))
+
+
+def test_it_refuses_a_log_it_cannot_read(total, tmp_path):
+    with pytest.raises(CommandError, match="Cannot read the log .*missing.log: No such file"):
+        call_command("verify_audit", "--log", str(tmp_path / "missing.log"))

@@ -12,6 +12,7 @@ import unicodedata
 from datetime import UTC
 
 from findings.export import template
+from findings.export.escaping import link_target, markdown_text, one_line
 from findings.export.snapshot import DocumentEntry, ExportSnapshot, Item, Part
 from findings.models import ChecklistSection, Status
 from findings.seed import TITLE_PLACEHOLDER
@@ -65,12 +66,13 @@ def fenced(language: str, body: str) -> list[str]:
 def _grouped_lines(entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
     stem = entry.document.file_name.removesuffix(".md").removesuffix("_TACTICAL_PLAN")
     lines = [
-        f"# {stem.replace('_', ' ')}: {_one_line(entry.document.title)}{template.TITLE_SUFFIX}",
+        f"# {markdown_text(stem.replace('_', ' '))}: {markdown_text(entry.document.title)}"
+        f"{template.TITLE_SUFFIX}",
         "",
         *_hard_breaks(
             [
                 f"**Findings**: {', '.join(entry.codes) or 'None'}",
-                f"**Phase**: {entry.phase.code} {entry.phase.name}",
+                f"**Phase**: {markdown_text(entry.phase.code)} {markdown_text(entry.phase.name)}",
             ]
         ),
     ]
@@ -79,7 +81,7 @@ def _grouped_lines(entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
     lines += [
         "One part per finding, each following the Enhanced Document Template, sections 1–6.",
         "",
-        *(f"{n}. {part.finding.code}: {_one_line(part.finding.title)}"
+        *(f"{n}. {part.finding.code}: {markdown_text(part.finding.title)}"
           for n, part in enumerate(entry.parts, start=1)),
         "",
     ]  # fmt: skip
@@ -93,13 +95,13 @@ def _part_lines(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot, leve
     h = _headings(level)
     values = {
         "[FINDING-ID]": finding.code,
-        "[TITLE]": _one_line(finding.title),
+        "[TITLE]": one_line(finding.title),
         "[finding_id]": finding_slug(finding.code),
         "[FindingID]": re.sub(r"[^A-Za-z0-9]", "", finding.code),
         "[description]": description(finding.title),
     }
     return [
-        *h(0, f"{finding.code}: {_one_line(finding.title)}{template.TITLE_SUFFIX}"),
+        *h(0, f"{finding.code}: {markdown_text(finding.title)}{template.TITLE_SUFFIX}"),
         *_header_fields(part, entry, snapshot),
         *h(1, template.SECTION_HEADINGS[1]),
         *(_field("-", label, getattr(finding, name), placeholder)
@@ -145,7 +147,9 @@ def _header_fields(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) -
     else:
         effort = f"{template.EFFORT_PLACEHOLDER} (not estimated yet)"
     phase = snapshot.phase(finding.phase_id)
-    phase_text = f"{phase.code} {phase.name}" if phase else "None (completed before this plan)"
+    phase_text = "None (completed before this plan)"
+    if phase:
+        phase_text = f"{markdown_text(phase.code)} {markdown_text(phase.name)}"
     return _hard_breaks(
         [
             f"**Finding ID**: {finding.code}",
@@ -167,7 +171,8 @@ def _dependencies(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) ->
         text = dependency.code
         target = snapshot.document_path(dependency.document_id)
         if target and target != entry.path:
-            text = f"[{dependency.code}]({posixpath.relpath(target, entry.phase.folder_name)})"
+            relative = posixpath.relpath(target, entry.phase.folder_name)
+            text = f"[{dependency.code}]({link_target(relative)})"
         shown.append(f"{text} ({Status(dependency.status).label.lower()})")
     return ", ".join(shown)
 
@@ -209,11 +214,13 @@ def _checklist(items: list[Item], h) -> list[str]:
 
 
 def _item_line(item: Item) -> str:
-    text = _one_line(item.text)
+    # The item's own markdown (the seed's items quote commands in backticks) stays markdown.
+    text = one_line(item.text)
     if not item.checked:
         return f"- [ ] {text}"
     when = item.checked_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"- [x] {text} — ticked by {item.checked_by or 'a removed user'} on {when}"
+    by = markdown_text(item.checked_by) if item.checked_by else "a removed user"
+    return f"- [x] {text} — ticked by {by} on {when}"
 
 
 def _hard_breaks(lines: list[str]) -> list[str]:
@@ -239,7 +246,3 @@ def _code(text: str) -> str:
 
 def _join(*blocks: str) -> str:
     return "\n".join(block for block in blocks if block)
-
-
-def _one_line(text: str) -> str:
-    return " ".join((text or "").split())

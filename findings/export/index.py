@@ -3,6 +3,7 @@
 import re
 from datetime import UTC
 
+from findings.export.escaping import link_target, markdown_text, mermaid_label
 from findings.export.snapshot import DocumentEntry, ExportSnapshot, PhaseEntry
 from findings.models import Status
 
@@ -28,14 +29,17 @@ def readme_markdown(snapshot: ExportSnapshot) -> str:
 
 
 def gate_text(phase_entry: PhaseEntry) -> str:
+    """The phase's gate as markdown, its names escaped."""
     phase, signoff = phase_entry.phase, phase_entry.signoff
+    code = markdown_text(phase.code)
     if phase.requires_signoff and signoff is not None:
         when = signoff.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return f"✅ Phase {phase.code} signed off by {signoff.signed_by.get_username()} on {when}"
+        signer = markdown_text(signoff.signed_by.get_username())
+        return f"✅ Phase {code} signed off by {signer} on {when}"
     if phase.requires_signoff:
-        return f"🚫 MANDATORY PHASE {phase.code} SIGNOFF REQUIRED"
+        return f"🚫 MANDATORY PHASE {code} SIGNOFF REQUIRED"
     if phase_entry.lock_reason:
-        return f"🔒 {phase_entry.lock_reason}"
+        return f"🔒 {markdown_text(phase_entry.lock_reason)}"
     return "No signoff gate"
 
 
@@ -53,9 +57,10 @@ def _phase_table(snapshot: ExportSnapshot) -> list[str]:
         ticked = sum(entry.items_ticked for entry in documents)
         total = sum(entry.items_total for entry in documents)
         lines.append(
-            f"| [{phase.code} {_cell(phase.name)}]({phase.folder_name}/) | {phase.priority_band} "
+            f"| [{markdown_text(phase.code)} {markdown_text(phase.name)}]"
+            f"({link_target(phase.folder_name)}/) | {markdown_text(phase.priority_band)} "
             f"| {len(documents)} | {done} of {len(parts)} | {ticked} of {total} ticked "
-            f"| {_cell(gate_text(phase_entry))} |"
+            f"| {gate_text(phase_entry)} |"
         )
     return [*lines, ""]
 
@@ -63,7 +68,8 @@ def _phase_table(snapshot: ExportSnapshot) -> list[str]:
 def _phase_documents(phase_entry: PhaseEntry) -> list[str]:
     phase = phase_entry.phase
     lines = [
-        f"### Phase {phase.code}: {phase.name} - {phase.priority_band}",
+        f"### Phase {markdown_text(phase.code)}: {markdown_text(phase.name)} - "
+        f"{markdown_text(phase.priority_band)}",
         "",
         "| # | Document | Findings | Status | Checklist |",
         "|---|---|---|---|---|",
@@ -80,7 +86,8 @@ def _phase_documents(phase_entry: PhaseEntry) -> list[str]:
 def _document_row(entry: DocumentEntry) -> str:
     document = entry.document
     return (
-        f"| {document.sequence} | [{document.file_name}]({entry.path}): {_cell(document.title)} "
+        f"| {document.sequence} | [{markdown_text(document.file_name)}]({link_target(entry.path)})"
+        f": {markdown_text(document.title)} "
         f"| {', '.join(entry.codes) or '—'} | {entry.status_summary} "
         f"| {entry.items_ticked} of {entry.items_total} |"
     )
@@ -111,7 +118,7 @@ def _dependency_graph(snapshot: ExportSnapshot) -> list[str]:
     outside = sorted({code for code, _ in edges} - placed)
     completed = [code for code in outside if code in set(snapshot.completed_codes)]
     lines += _subgraph("completed", "Completed before this plan", completed)
-    lines += [f'    {_node(code)}["{code}"]' for code in outside if code not in completed]
+    lines += [_node_line(code, indent=4) for code in outside if code not in completed]
     lines += [f"    {_node(source)} --> {_node(target)}" for source, target in edges]
     return [*lines, "```", ""]
 
@@ -119,15 +126,16 @@ def _dependency_graph(snapshot: ExportSnapshot) -> list[str]:
 def _subgraph(name: str, label: str, codes: list[str]) -> list[str]:
     if not codes:
         return []
-    nodes = [f'        {_node(code)}["{code}"]' for code in codes]
-    label = label.replace('"', "#quot;")
-    return [f'    subgraph {name}["{label}"]', *nodes, "    end"]
+    nodes = [_node_line(code, indent=8) for code in codes]
+    return [f'    subgraph {name}["{mermaid_label(label)}"]', *nodes, "    end"]
+
+
+def _node_line(code: str, *, indent: int) -> str:
+    return f'{" " * indent}{_node(code)}["{mermaid_label(code)}"]'
 
 
 def _node(code: str) -> str:
-    return re.sub(r"\W", "_", code)
-
-
-def _cell(text: str) -> str:
-    """Text that cannot break out of its table cell."""
-    return " ".join(text.split()).replace("|", "\\|")
+    node = re.sub(r"[^A-Za-z0-9]", "_", code)
+    # Mermaid's keywords (end, click, style, ...) hold no digit, and a finding code always does;
+    # a code stored behind the validation's back gets a prefix instead.
+    return node if re.search(r"[0-9]", node) else f"finding_{node}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from findings.export.documents import document_markdown
 from findings.export.index import readme_markdown
 from findings.export.snapshot import ExportSnapshot
+from findings.models import PLAIN_NAME_PATTERN
 
 README = "README.md"
 MANIFEST = ".tactical_export"
@@ -23,8 +24,9 @@ MANIFEST_HEADER = (
     "# Written by `manage.py export_tactical_docs`: the files it owns in this folder. It replaces\n"
     "# them on the next export and removes those no longer exported. Do not edit.\n"
 )
-# Folder and file names come from the database, so each must be one plain path component.
-SAFE_NAME = re.compile(r"^(?!\.)[A-Za-z0-9._-]+$")
+# Folder and file names come from the database, so each must be one plain path component. The
+# models refuse any other name on save; this catches rows written behind their back.
+SAFE_NAME = re.compile(rf"\A{PLAIN_NAME_PATTERN}\Z")
 # A fixed timestamp (the earliest zip allows) keeps the archive's bytes the same every time.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -53,7 +55,7 @@ def tree_paths(snapshot: ExportSnapshot) -> list[str]:
         for name in (entry.phase.folder_name, entry.document.file_name):
             if not SAFE_NAME.match(name):
                 raise ExportRefused(
-                    f"{name!r} ({entry.document.file_name}) is not a plain file or folder name: "
+                    f"{name!r} ({entry.document.file_name!r}) is not a plain file or folder name: "
                     "use only letters, digits, '.', '_' and '-'."
                 )
         paths.append(entry.path)

@@ -10,10 +10,16 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from findings.audit_chain import chain_append
-from findings.models import AuditEvent, Finding
+from findings.audit_chain import chain_append, chain_head_lock
+from findings.client_address import client_ip
+from findings.models import AuditEvent, Finding, LoginLockoutWindow
 
 USER_AGENT_LIMIT = 500
+# Anonymous traffic may add at most this many lockout events to the trail per cool-off, one per
+# address; the lockouts from further addresses are counted on one more event.
+LOCKOUT_EVENTS_PER_COOL_OFF = 100
+LOCKOUT_USERNAMES_KEPT = 20
+LOCKOUT_USERNAME_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,8 @@ class ActionContext:
         return cls(
             actor=user,
             request_id=getattr(request, "request_id", ""),
-            ip_address=request.META.get("REMOTE_ADDR") or None,
-            user_agent=_printable(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_LIMIT],
+            ip_address=client_ip(request),
+            user_agent=printable(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_LIMIT],
         )
 
     @classmethod
@@ -47,7 +53,7 @@ class ActionContext:
         return self.actor is None
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """Drop control characters (NUL among them, which PostgreSQL refuses) from header text."""
     return "".join(character for character in text if character.isprintable())
 
@@ -92,29 +98,67 @@ def audit_record(
 
 
 def login_lockout_record(*, request: HttpRequest, username: str) -> AuditEvent | None:
-    """Record that login throttling locked out an account or an address, once per lockout.
+    """Count a login refused by throttling; the first from an address in a cool-off is audited.
 
-    django-axes signals a lockout on every refused attempt; recording each would let anyone who
-    reaches the login page write to the audit trail as fast as they can post.
+    django-axes signals a lockout on every refused attempt, and anyone who reaches the login page
+    can post as fast as they like, with a new username or from a new address each time. So the
+    lockouts from one address within one cool-off are one audit event whose LoginLockoutWindow
+    counts them, and beyond LOCKOUT_EVENTS_PER_COOL_OFF such events in a cool-off the lockouts
+    from every further address are counted on one more event. Returns the event it appended.
     """
-    ip_address = request.META.get("REMOTE_ADDR", "")
-    recorded = AuditEvent.objects.filter(
-        action="auth.locked_out",
-        object_id=username[:64],
-        after__ip_address=ip_address,
-        created_at__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
-    )
-    if recorded.exists():
-        return None
-    return _append(
-        ActionContext.from_request(request),
-        action="auth.locked_out",
-        object_type="login",
-        object_id=username[:64],
-        object_repr=f"logins as {username!r}",
-        after={"username": username, "ip_address": ip_address},
-        permission="system:login throttling",
-    )
+    context = ActionContext.from_request(request)
+    ip_address = _normalised_ip(context.ip_address)
+    username = printable(username)[:LOCKOUT_USERNAME_LIMIT]
+    now = timezone.now()
+    with transaction.atomic():
+        # Queued behind every other audited write, so two attempts cannot both open a window.
+        chain_head_lock()
+        open_windows = LoginLockoutWindow.objects.filter(
+            started_at__gt=now - settings.AXES_COOLOFF_TIME
+        )
+        window = open_windows.filter(ip_address=ip_address, over_limit=False).first()
+        over_limit = (
+            window is None
+            and open_windows.filter(over_limit=False).count() >= LOCKOUT_EVENTS_PER_COOL_OFF
+        )
+        if over_limit:
+            window = open_windows.filter(over_limit=True).first()
+        if window is not None:
+            _lockout_count(window, username)
+            return None
+        after = {"username": username, "ip_address": ip_address}
+        if over_limit:
+            after["over_limit"] = LOCKOUT_EVENTS_PER_COOL_OFF
+        event = _append(
+            context,
+            action="auth.locked_out",
+            object_type="login",
+            object_id=username,
+            object_repr=(
+                f"logins from more addresses than the {LOCKOUT_EVENTS_PER_COOL_OFF} audited"
+                if over_limit
+                else f"logins as {username!r}"
+            ),
+            after=after,
+            permission="system:login throttling",
+        )
+        LoginLockoutWindow.objects.create(
+            ip_address=None if over_limit else ip_address,
+            over_limit=over_limit,
+            started_at=now,
+            event=event,
+            usernames=[username],
+        )
+        return event
+
+
+def _lockout_count(window: LoginLockoutWindow, username: str) -> None:
+    window.lockouts += 1
+    fields = ["lockouts"]
+    if username not in window.usernames and len(window.usernames) < LOCKOUT_USERNAMES_KEPT:
+        window.usernames.append(username)
+        fields.append("usernames")
+    window.save(update_fields=fields)
 
 
 def _json_ready(value):

@@ -6,7 +6,7 @@ from findings import seed
 from findings.models import Finding, Phase, Status, TacticalDocument
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.findings import finding_create
-from findings.services.signoffs import phases_lock
+from findings.services.signoffs import phase_gate_set, phases_lock
 
 
 @dataclass
@@ -106,22 +106,30 @@ def _field_values(obj: Phase | TacticalDocument) -> dict:
 def catalogue_object_save(
     *, obj: Phase | TacticalDocument, context: ActionContext
 ) -> Phase | TacticalDocument:
-    """Save an admin's new or edited phase or document, recording what changed."""
+    """Save an admin's new or edited phase or document, recording what changed.
+
+    Changing whether a phase is gated is an action of its own (phase_gate_set), audited and
+    followed through apart from the phase's other fields.
+    """
     adding = obj._state.adding
     model_name = obj._meta.model_name
     permission = permission_used(context, f"findings.{'add' if adding else 'change'}_{model_name}")
     obj.full_clean()
     with transaction.atomic():
-        if isinstance(obj, Phase) and not adding:
-            phases_lock([obj.pk])
+        if isinstance(obj, Phase):
+            # A phase's gate and order decide whether the phases after it are locked.
+            phases_lock(Phase.objects.values_list("pk", flat=True))
         before = None
         if not adding:
             before = _field_values(type(obj).objects.select_for_update().get(pk=obj.pk))
         after = _field_values(obj)
-        if before == after:
+        changed = [name for name in after if before is None or before[name] != after[name]]
+        if isinstance(obj, Phase) and not adding and "requires_signoff" in changed:
+            phase_gate_set(phase=obj, requires_signoff=obj.requires_signoff, context=context)
+            changed.remove("requires_signoff")
+        if not changed:
             return obj
         obj.save()
-        changed = [name for name in after if before is None or before[name] != after[name]]
         audit_record(
             context=context,
             action=f"{model_name}.{'created' if adding else 'updated'}",

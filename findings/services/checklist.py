@@ -17,30 +17,54 @@ from findings.services.errors import PhaseLocked, StaleVersion
 from findings.services.signoffs import phases_lock, signoffs_revalidate
 
 EDITABLE_ITEM_FIELDS = ["section", "text", "position"]
+# A tick verified these; an item whose finding, wording or section changes must be verified again.
+TICK_VOIDING_FIELDS = ["finding_id", "section", "text"]
 # How a stale-tick message names the change that came first.
 ITEM_CHANGE_PHRASES = {
     "checklist_item.ticked": "ticked",
     "checklist_item.unticked": "unticked",
     "checklist_item.edited": "edited",
+    "checklist_item.moved": "moved to another finding",
     "checklist_item.created": "created",
     "checklist_item.dependencies_changed": "reworded for new dependencies, and unticked,",
 }
 
 
 def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> ChecklistItem:
-    """Create an item or save an admin's edit of its wording, section or position."""
+    """Create an item or save an admin's edit of its finding, wording, section or position.
+
+    An item that changes finding, wording or section loses its tick, since the tick verified the
+    item as it was; a new item starts unticked, and the tick of an item edited otherwise is kept
+    as stored, whatever `item` holds. A move between findings changes two phases' content, so it
+    takes both phases' locks and revalidates both phases' signoffs.
+    """
     adding = item._state.adding
     permission = permission_used(
         context, "findings.add_checklistitem" if adding else "findings.change_checklistitem"
     )
     item.full_clean(exclude=["finding"])
     with transaction.atomic():
-        phases_lock([item.finding.phase_id])
-        before = None
+        stored = None
         if not adding:
-            stored = ChecklistItem.objects.select_for_update().get(pk=item.pk)
-            before = {name: getattr(stored, name) for name in EDITABLE_ITEM_FIELDS}
+            stored = ChecklistItem.objects.select_related("finding").get(pk=item.pk)
+        phase_ids = [item.finding.phase_id, stored.finding.phase_id if stored else None]
+        phases_lock(phase_ids)
+        if stored is not None:
+            # Read again under the locks: a tick may have landed while they were awaited.
+            stored = (
+                ChecklistItem.objects.select_for_update(of=("self",))
+                .select_related("finding")
+                .get(pk=item.pk)
+            )
             item.version = F("version") + 1
+        before = _item_state(stored) if stored else None
+        if stored is None or any(
+            getattr(stored, name) != getattr(item, name) for name in TICK_VOIDING_FIELDS
+        ):
+            item.checked, item.checked_by, item.checked_at = False, None, None
+        else:
+            item.checked, item.checked_by_id = stored.checked, stored.checked_by_id
+            item.checked_at = stored.checked_at
         try:
             with transaction.atomic():
                 item.save()
@@ -49,19 +73,35 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
                 f"{item.finding.code} already has an item at position {item.position}."
             ) from error
         item.refresh_from_db(fields=["version"])
-        after = {name: getattr(item, name) for name in EDITABLE_ITEM_FIELDS}
+        after = _item_state(item)
         if before != after:
+            moved = stored is not None and stored.finding_id != item.finding_id
             audit_record(
                 context=context,
-                action="checklist_item.created" if adding else "checklist_item.edited",
+                action=_save_action(adding=adding, moved=moved),
                 obj=item,
                 permission=permission,
                 before=before,
                 after=after,
                 finding=item.finding,
             )
-            signoffs_revalidate(phase_ids=[item.finding.phase_id], context=context)
+            signoffs_revalidate(phase_ids=phase_ids, context=context)
     return item
+
+
+def _item_state(item: ChecklistItem) -> dict:
+    """What the audit trail records of an item's edit: its finding's code, its fields, its tick."""
+    return {
+        "finding": item.finding.code,
+        **{name: getattr(item, name) for name in EDITABLE_ITEM_FIELDS},
+        "checked": item.checked,
+    }
+
+
+def _save_action(*, adding: bool, moved: bool) -> str:
+    if adding:
+        return "checklist_item.created"
+    return "checklist_item.moved" if moved else "checklist_item.edited"
 
 
 def checklist_item_delete(*, item: ChecklistItem, context: ActionContext) -> None:

@@ -9,7 +9,7 @@ from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.dependencies import dependency_add, dependency_text
 from findings.services.signoffs import phases_lock, signoffs_revalidate
-from findings.services.status import status_change_problems
+from findings.services.status import finding_save_problems
 
 AUDITED_FINDING_FIELDS = [
     field.name
@@ -45,13 +45,18 @@ def finding_snapshot(finding: Finding) -> dict:
 def finding_create(
     *, context: ActionContext, depends_on: Iterable[Finding] = (), **fields
 ) -> Finding:
-    """Create a finding, its dependencies and, when it is in the plan, its standard checklist."""
+    """Create a finding, its dependencies and, when it is in the plan, its standard checklist.
+
+    A finding enters the plan as planned (or as completed before it, with no phase): later
+    statuses are reached only through the lifecycle. Raises ValidationError.
+    """
     permission = permission_used(context, "findings.add_finding")
     with transaction.atomic():
         phases_lock([fields.get("phase_id") or getattr(fields.get("phase"), "pk", None)])
         finding = Finding(**fields)
         normalise_line_breaks(finding)
         finding.full_clean()
+        _refuse_problems(finding_save_problems(stored=None, finding=finding))
         finding.save()
         audit_record(
             context=context,
@@ -69,6 +74,11 @@ def finding_create(
     return finding
 
 
+def _refuse_problems(problems: dict[str, list[str]]) -> None:
+    if problems:
+        raise ValidationError(problems)
+
+
 def _create_standard_checklist(finding: Finding) -> None:
     codes = sorted(finding.dependency_links.values_list("depends_on__code", flat=True))
     ChecklistItem.objects.bulk_create(
@@ -84,7 +94,11 @@ def _create_standard_checklist(finding: Finding) -> None:
 
 
 def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
-    """Save the edits already applied to `finding`, recording exactly which fields changed."""
+    """Save the edits already applied to `finding`, recording exactly which fields changed.
+
+    A move or a status change is judged by the phase the finding goes to: its lock and the
+    lifecycle's rules (finding_save_problems). Raises ValidationError.
+    """
     permission = permission_used(context, "findings.change_finding")
     normalise_line_breaks(finding)
     finding.full_clean()
@@ -96,10 +110,7 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
         changed = [name for name in AUDITED_FINDING_FIELDS if before[name] != after[name]]
         if not changed:
             return finding
-        if "status" in changed:
-            problems = status_change_problems(stored, finding.status)
-            if problems:
-                raise ValidationError({"status": problems})
+        _refuse_problems(finding_save_problems(stored=stored, finding=finding))
         finding.version = F("version") + 1
         finding.save()
         finding.refresh_from_db(fields=["version", "updated_at"])

@@ -5,6 +5,7 @@ import json
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from findings.audit_chain import chain_head_lock
@@ -105,11 +106,7 @@ def signing_problems(*, phase: Phase, user) -> list[str]:
     if not user.has_perm(SIGN_PERMISSION):
         return ["Signing off needs the signoff lead role."]
     problems = []
-    owned = list(
-        Finding.objects.filter(phase=phase, owner=user)
-        .order_by("code")
-        .values_list("code", flat=True)
-    )
+    owned = _codes_owned(phase_id=phase.pk, owner_id=user.pk)
     if owned:
         problems.append(f"You own {', '.join(owned)} in this phase; someone else must sign it off.")
     if settings.SIGNOFF_STRICT_SEPARATION and (
@@ -122,6 +119,15 @@ def signing_problems(*, phase: Phase, user) -> list[str]:
             "someone else must sign it off."
         )
     return problems
+
+
+def _codes_owned(*, phase_id: int, owner_id: int) -> list[str]:
+    """The codes of the phase's findings that this user owns: an owner may not sign it off."""
+    return list(
+        Finding.objects.filter(phase_id=phase_id, owner_id=owner_id)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
 
 
 def signoff_sign(*, phase_id: int, comment: str, context: ActionContext) -> Signoff:
@@ -214,27 +220,99 @@ def phases_lock(phase_ids) -> None:
 
 
 def signoffs_revalidate(*, phase_ids: list[int | None], context: ActionContext) -> None:
-    """Revoke every active signoff among these phases whose approved content has changed.
+    """Revoke every active signoff among these phases that no longer stands.
 
-    Every service that changes a phase's content calls this inside its own transaction, after
-    its change, so no path can leave a signoff standing over content nobody approved.
+    A signoff falls when its phase's approved content has changed, or when its signer now owns
+    a finding of the phase, which would have barred them from signing it. Every service that
+    changes a phase's content or a finding's owner calls this inside its own transaction, after
+    its change, so no path can leave such a signoff standing. One query when no signoff
+    stands, and three more per signoff.
     """
-    signoffs = Signoff.objects.active().filter(phase_id__in=[p for p in phase_ids if p])
-    for signoff in signoffs.select_related("phase"):
+    signoffs = (
+        Signoff.objects.active()
+        .filter(phase_id__in=[p for p in phase_ids if p])
+        .annotate(
+            signer_owns_a_finding=Exists(
+                Finding.objects.filter(phase=OuterRef("phase"), owner=OuterRef("signed_by"))
+            )
+        )
+        .select_related("phase")
+    )
+    for signoff in signoffs:
         current = phase_content(signoff.phase_id)
-        if content_fingerprint(current) == signoff.fingerprint:
+        fingerprint = content_fingerprint(current)
+        changes = []
+        if fingerprint != signoff.fingerprint:
+            changes = content_changes(signoff.approved_content, current)
+        if not changes and not signoff.signer_owns_a_finding:
             continue
-        changes = content_changes(signoff.approved_content, current)
-        reason = "The approved content changed: " + " ".join(changes)
-        _revoke(signoff, context=context, reason=reason, automatically=True)
+        reasons, after = [], {"fingerprint": fingerprint, "changes": changes}
+        permission = "system:approved content changed"
+        if changes:
+            reasons.append("The approved content changed: " + " ".join(changes))
+        if signoff.signer_owns_a_finding:
+            barred = _signer_barred_reason(signoff)
+            reasons.append(barred)
+            after["signer_barred"] = barred
+            if not changes:
+                permission = "system:signer owns a finding of the phase"
+        _revoke(signoff, context=context, reason=" ".join(reasons), automatically=True)
         audit_record(
             context=context,
             action="phase.signoff_auto_revoked",
             obj=signoff,
-            permission="system:approved content changed",
+            permission=permission,
             before={"phase": signoff.phase.code, "fingerprint": signoff.fingerprint},
-            after={"fingerprint": content_fingerprint(current), "changes": changes},
+            after=after,
         )
+
+
+def _signer_barred_reason(signoff: Signoff) -> str:
+    owned = _codes_owned(phase_id=signoff.phase_id, owner_id=signoff.signed_by_id)
+    return (
+        f"The signer now owns {', '.join(owned)} in phase {signoff.phase.code}; an owner may not "
+        "sign off a phase with their own findings."
+    )
+
+
+def phase_gate_set(*, phase: Phase, requires_signoff: bool, context: ActionContext) -> Phase:
+    """Put a signoff gate at the end of `phase`, or remove it, as an audited action of its own.
+
+    Locks are computed from the gates, so a new gate locks the phases after it until it is
+    signed off, and a removed gate unlocks them. A removed gate takes the phase's active signoff
+    with it: that signoff approved passing a gate that no longer exists, and would otherwise
+    stand again, unseen, should the gate come back.
+    """
+    permission = permission_used(context, "findings.change_phase")
+    with transaction.atomic():
+        # A gate decides whether every phase after it is locked.
+        phases_lock(Phase.objects.values_list("pk", flat=True))
+        was_gated = Phase.objects.values_list("requires_signoff", flat=True).get(pk=phase.pk)
+        phase.requires_signoff = requires_signoff
+        if was_gated == requires_signoff:
+            return phase
+        Phase.objects.filter(pk=phase.pk).update(requires_signoff=requires_signoff)
+        audit_record(
+            context=context,
+            action="phase.gate_added" if requires_signoff else "phase.gate_removed",
+            obj=phase,
+            permission=permission,
+            before={"phase": phase.code, "requires_signoff": was_gated},
+            after={"phase": phase.code, "requires_signoff": requires_signoff},
+        )
+        signoff = Signoff.objects.active().filter(phase=phase).first()
+        if signoff is not None and not requires_signoff:
+            reason = f"The signoff gate of phase {phase.code} was removed."
+            _revoke(signoff, context=context, reason=reason, automatically=True)
+            audit_record(
+                context=context,
+                action="phase.signoff_auto_revoked",
+                obj=signoff,
+                permission="system:signoff gate removed",
+                before={"phase": phase.code, "fingerprint": signoff.fingerprint},
+                after={"reason": reason},
+            )
+    return phase
 
 
 def _revoke(signoff: Signoff, *, context: ActionContext, reason: str, automatically: bool):

@@ -70,12 +70,42 @@ def transition_blockers(
     return blockers
 
 
-def status_change_problems(finding: Finding, target: str) -> list[str]:
-    """Everything that refuses moving `finding` (as stored) to `target`: a lock, then the rules."""
+# A finding reaches every other status through the lifecycle, so it is created in one of these.
+ENTRY_STATUSES = (Status.PLANNED, Status.COMPLETED)
+ENTRY_RULE = (
+    "A new finding enters the plan as planned, or as completed before the plan with no phase; "
+    "it reaches later statuses only through the lifecycle."
+)
+
+
+def finding_save_problems(*, stored: Finding | None, finding: Finding) -> dict[str, list[str]]:
+    """Why the lifecycle or a phase lock refuses saving `finding` over `stored`, by field.
+
+    `stored` is the finding as it is now, None for a new one. A move and a status change are
+    judged by the phase the finding goes to, as a page would judge them there: a locked phase
+    takes no status change and no finding that is not planned. One query for the target phase's
+    lock when the finding moves or changes status, and the transition's own.
+    """
+    if stored is None:
+        return {} if finding.status in ENTRY_STATUSES else {"status": [ENTRY_RULE]}
+    moved = stored.phase_id != finding.phase_id
+    status_changed = stored.status != finding.status
+    if not (moved or status_changed):
+        return {}
     lock_reason = lock_reason_for(finding.phase)
-    if lock_reason:
-        return [f"{finding.code} cannot be changed. {lock_reason}"]
-    return transition_blockers(finding, target)
+    problems = {}
+    if status_changed:
+        if lock_reason:
+            problems["status"] = [f"{finding.code} cannot be changed. {lock_reason}"]
+        else:
+            problems["status"] = transition_blockers(stored, finding.status)
+    if moved and lock_reason and finding.status != Status.PLANNED:
+        status = Status(finding.status).label.lower()
+        problems["phase"] = [
+            f"Only a planned finding may move into a locked phase, and {finding.code} would be "
+            f"{status}. {lock_reason}"
+        ]
+    return {field: messages for field, messages in problems.items() if messages}
 
 
 def finding_status_set(

@@ -1,6 +1,6 @@
 """The audit log: every recorded change, newest first, filtered and paged like the findings."""
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from findings.filters import AuditEventFilter
 from findings.models import AuditEvent
@@ -30,6 +30,8 @@ class AuditListView(FilteredTableView):
         return (
             AuditEvent.objects.select_related("finding")
             .only(*LOG_FIELDS)
+            # A lockout event's count of refused logins grows after the event; a join, not a query.
+            .annotate(lockouts=F("lockout_window__lockouts"))
             .order_by("-created_at", "-id")
         )
 

@@ -59,7 +59,9 @@ def tactical_plans_zip(request: HttpRequest) -> HttpResponse:
     try:
         chunks = zip_stream(snapshot_load())
     except ExportRefused as refusal:
-        return HttpResponse(str(refusal), status=HTTPStatus.CONFLICT, content_type="text/plain")
+        return HttpResponse(
+            str(refusal), status=HTTPStatus.CONFLICT, content_type="text/plain; charset=utf-8"
+        )
     response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="tactical_plans.zip"'
     return response

@@ -1,0 +1,56 @@
+"""Work on the seeded catalogue done the way people do it, through the services, for gate tests."""
+
+from findings.models import ChecklistItem, Finding, Phase, Signoff, Status
+from findings.services.audit import ActionContext
+from findings.services.checklist import checklist_item_set
+from findings.services.signoffs import signoff_sign
+from findings.services.status import finding_status_set
+
+LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
+
+
+def context_for(user) -> ActionContext:
+    return ActionContext(actor=user, request_id="r1", ip_address="127.0.0.1", user_agent="pytest")
+
+
+def tick(item: ChecklistItem, user, checked: bool = True) -> ChecklistItem:
+    item.refresh_from_db()
+    return checklist_item_set(
+        item_id=item.pk, checked=checked, expected_version=item.version, context=context_for(user)
+    )
+
+
+def move(code: str, target: str, user) -> Finding:
+    finding = Finding.objects.get(code=code)
+    return finding_status_set(
+        finding_id=finding.pk,
+        target=target,
+        expected_version=finding.version,
+        context=context_for(user),
+    )
+
+
+def finish(code: str, user) -> Finding:
+    """Tick every item of the finding and move it through the lifecycle to done."""
+    for item in ChecklistItem.objects.filter(finding__code=code, checked=False):
+        tick(item, user)
+    for target in (Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE):
+        finding = move(code, target, user)
+    return finding
+
+
+def make_ready(phase_code: str, reviewer) -> None:
+    """Finish every finding of the phase as `reviewer`."""
+    for code in Finding.objects.filter(phase__code=phase_code).values_list("code", flat=True):
+        finish(code, reviewer)
+
+
+def sign(phase_code: str, *, reviewer, lead) -> Signoff:
+    """Make the phase ready as `reviewer`, then sign it off as `lead`."""
+    make_ready(phase_code, reviewer)
+    phase = Phase.objects.get(code=phase_code)
+    return signoff_sign(phase_id=phase.pk, comment="All checked.", context=context_for(lead))
+
+
+def item_of(code: str, position: int) -> ChecklistItem:
+    return ChecklistItem.objects.get(finding__code=code, position=position)

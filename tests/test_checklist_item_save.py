@@ -1,0 +1,141 @@
+"""checklist_item_save: an item that changes finding, wording or section must be verified again.
+
+The probe: a lead ticked an item of a finding outside every phase, an admin moved the item into
+SI-001, and the lead then signed 2A off with the lead's own tick on it.
+"""
+
+import pytest
+
+from findings.models import AuditEvent, ChecklistItem, ChecklistSection, Finding, Phase, Signoff
+from findings.services.checklist import checklist_item_save
+from findings.services.errors import Refused
+from findings.services.signoffs import signoff_sign
+from tests.admin_forms import form_data
+from tests.phase_work import context_for, item_of, make_ready, sign, tick
+
+ITEM_TEXT = "Replication lag measured after the migration"
+
+
+@pytest.fixture
+def ticked_outside_the_plan(catalogue, admin_user, lead) -> ChecklistItem:
+    """An item of BF-001, which was completed before the plan and has no phase, ticked by lead."""
+    item = ChecklistItem(
+        finding=Finding.objects.get(code="BF-001"),
+        section=ChecklistSection.DATABASE,
+        text=ITEM_TEXT,
+        position=1,
+    )
+    checklist_item_save(item=item, context=context_for(admin_user))
+    return tick(item, lead)
+
+
+def assert_unticked(item: ChecklistItem) -> None:
+    item.refresh_from_db()
+    assert (item.checked, item.checked_by, item.checked_at) == (False, None, None)
+
+
+def test_it_unticks_an_item_moved_into_a_phase_and_audits_the_move(
+    ticked_outside_the_plan, admin_user
+):
+    item = ticked_outside_the_plan
+    item.finding = Finding.objects.get(code="SI-001")
+    item.position = 14
+
+    checklist_item_save(item=item, context=context_for(admin_user))
+
+    assert_unticked(item)
+    event = AuditEvent.objects.get(action="checklist_item.moved")
+    assert (event.actor, event.finding.code, event.permission) == (
+        admin_user,
+        "SI-001",
+        "findings.change_checklistitem",
+    )
+    common = {"section": "database", "text": ITEM_TEXT}
+    assert event.before == {"finding": "BF-001", **common, "position": 1, "checked": True}
+    assert event.after == {"finding": "SI-001", **common, "position": 14, "checked": False}
+
+
+def test_the_lead_cannot_sign_2a_with_a_tick_carried_in_by_a_move(
+    ticked_outside_the_plan, admin_user, reviewer, lead
+):
+    phase_2a = Phase.objects.get(code="2A")
+    make_ready("2A", reviewer)
+    item = ticked_outside_the_plan
+    item.finding = Finding.objects.get(code="SI-001")
+    item.position = 14
+    checklist_item_save(item=item, context=context_for(admin_user))
+
+    with pytest.raises(Refused) as raised:
+        signoff_sign(phase_id=phase_2a.pk, comment="All checked.", context=context_for(lead))
+
+    assert f"SI-001: “{ITEM_TEXT}” is not ticked." in raised.value.blockers
+    assert not Signoff.objects.filter(phase=phase_2a).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("text", "Migration rehearsed twice"), ("section", ChecklistSection.INTEGRATION)],
+)
+def test_it_unticks_an_item_whose_wording_or_section_changes(
+    catalogue, reviewer, admin_user, field, value
+):
+    item = tick(item_of("SI-001", 1), reviewer)
+    setattr(item, field, value)
+
+    checklist_item_save(item=item, context=context_for(admin_user))
+
+    assert_unticked(item)
+    event = AuditEvent.objects.get(action="checklist_item.edited")
+    assert (event.before["checked"], event.after["checked"]) == (True, False)
+    assert (event.before["finding"], event.after["finding"]) == ("SI-001", "SI-001")
+    assert event.after[field] == value
+
+
+def test_it_keeps_the_tick_of_an_item_that_only_changes_position(catalogue, reviewer, admin_user):
+    item = tick(item_of("SI-001", 1), reviewer)
+    item.position = 20
+
+    checklist_item_save(item=item, context=context_for(admin_user))
+
+    item.refresh_from_db()
+    assert (item.checked, item.checked_by) == (True, reviewer)
+
+
+def test_a_move_between_phases_revokes_the_signoffs_of_both(catalogue, reviewer, lead, admin_user):
+    Phase.objects.filter(code="2B").update(requires_signoff=True)
+    signed_2a = sign("2A", reviewer=reviewer, lead=lead)
+    signed_2b = sign("2B", reviewer=reviewer, lead=lead)
+    item = item_of("SI-001", 1)
+    item.finding = Finding.objects.get(code="BL-006")
+    item.position = 14
+
+    checklist_item_save(item=item, context=context_for(admin_user))
+
+    signed_2a.refresh_from_db()
+    signed_2b.refresh_from_db()
+    assert signed_2a.revoked_automatically and signed_2b.revoked_automatically
+    assert f"SI-001: checklist item “{item.text}” removed." in signed_2a.revoke_reason
+    assert f"BL-006: checklist item “{item.text}” added." in signed_2b.revoke_reason
+    assert not Signoff.objects.active().exists()
+
+
+def test_moving_an_item_in_the_admin_unticks_it_and_revokes_the_signoff(
+    ticked_outside_the_plan, admin_client, admin_user, reviewer, lead
+):
+    signed_2a = sign("2A", reviewer=reviewer, lead=lead)
+    item = ticked_outside_the_plan
+    url = f"/admin/findings/checklistitem/{item.pk}/change/"
+    data = form_data(admin_client.get(url).content.decode())
+    data.update(finding=str(Finding.objects.get(code="SI-001").pk), position="14")
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    assert_unticked(item)
+    assert ChecklistItem.objects.get(pk=item.pk).finding.code == "SI-001"
+    event = AuditEvent.objects.get(action="checklist_item.moved")
+    assert (event.before["finding"], event.after["finding"]) == ("BF-001", "SI-001")
+    assert (event.before["checked"], event.after["checked"]) == (True, False)
+    signed_2a.refresh_from_db()
+    assert signed_2a.revoked_automatically
+    assert f"SI-001: checklist item “{ITEM_TEXT}” added." in signed_2a.revoke_reason

@@ -1,0 +1,130 @@
+"""The export escapes what it embeds, whatever is stored: hostile rows are written with update()."""
+
+import re
+
+import markdown
+import pytest
+
+from findings.export.documents import document_markdown
+from findings.export.index import readme_markdown
+from findings.export.snapshot import snapshot_load
+from findings.models import Finding, Phase, TacticalDocument
+
+# Each fits a phase name's 50 characters.
+INJECTED_CLICK = 'F"]\n  click SI_001 "javascript:alert(1)"\n  end'
+HOSTILE_NAME = "<img src=x onerror=alert(1)>|**bold**\n# Injected"
+HOSTILE_TITLE = (
+    "<script>alert(1)</script> **bold** [link](javascript:alert(1)) `code` | cell &amp;\r\n"
+    "# Injected heading\u2028<img src=x onerror=alert(1)>"
+)
+# Every statement the graph is made of; anything else was injected.
+GRAPH_STATEMENT = re.compile(
+    r"graph TD"
+    r'|    subgraph \w+\["[^"\n]*"\]'
+    r"|    end"
+    r'|( {4}| {8})\w+\["[^"\n]*"\]'
+    r"|    \w+ --> \w+"
+)
+
+
+def readme() -> str:
+    return readme_markdown(snapshot_load())
+
+
+def document(file_name: str) -> str:
+    snapshot = snapshot_load()
+    entry = next(e for e in snapshot.documents if e.document.file_name == file_name)
+    return document_markdown(entry, snapshot)
+
+
+def mermaid_graph(text: str) -> list[str]:
+    return re.search(r"```mermaid\n(.*?)\n```", text, re.S).group(1).split("\n")
+
+
+def html_of(text: str) -> str:
+    # python-markdown alone, without the app's sanitiser: the markdown itself must be inert.
+    return markdown.markdown(text, extensions=["tables"])
+
+
+def assert_inert(html: str) -> None:
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "<strong>bold" not in html
+    assert 'href="javascript' not in html
+    assert "<h1>Injected" not in html and "<h2>Injected" not in html
+
+
+def test_a_phase_name_cannot_add_a_statement_to_the_dependency_graph(catalogue):
+    Phase.objects.filter(code="2A").update(name=INJECTED_CLICK)
+
+    graph = mermaid_graph(readme())
+
+    assert [line for line in graph if not GRAPH_STATEMENT.fullmatch(line)] == []
+    assert not any("click" in line and "subgraph" not in line for line in graph)
+    assert (
+        '    subgraph phase_2a["Phase 2A F#quot;#93; click SI_001 '
+        '#quot;javascript:alert(1)#quot; end"]'
+    ) in graph
+
+
+def test_a_finding_code_stored_behind_validation_cannot_end_its_label(catalogue):
+    Finding.objects.filter(code="SI-001").update(code='S"]%%')
+
+    graph = mermaid_graph(readme())
+
+    assert [line for line in graph if not GRAPH_STATEMENT.fullmatch(line)] == []
+    assert '        finding_S____["S#quot;#93;#37;#37;"]' in graph
+
+
+def test_a_finding_title_renders_inert_in_its_document(catalogue):
+    Finding.objects.filter(code="SI-001").update(title=HOSTILE_TITLE)
+
+    text = document("SI-001_TACTICAL_PLAN.md")
+
+    heading = text.split("\n")[0]
+    assert heading.startswith("# SI-001: &lt;script&gt;alert(1)&lt;/script&gt; \\*\\*bold\\*\\* ")
+    assert heading.endswith(" - TACTICAL IMPLEMENTATION PLAN")
+    assert "\n# Injected heading" not in text
+    assert_inert(html_of(text))
+
+
+def test_titles_and_names_render_inert_in_the_readme(catalogue):
+    Finding.objects.filter(code="SI-001").update(title=HOSTILE_TITLE)
+    TacticalDocument.objects.filter(file_name="SI-001_TACTICAL_PLAN.md").update(title=HOSTILE_TITLE)
+    Phase.objects.filter(code="2A").update(name=HOSTILE_NAME)
+
+    text = readme()
+
+    rows = [line for line in text.split("\n") if line.startswith("| 4 |")]
+    assert len(rows) == 1
+    # Five cells: no `|` of the title opened another one.
+    assert len(re.findall(r"(?<!\\)\|", rows[0])) == 6
+    assert "\n# Injected heading" not in text
+    assert_inert(html_of(text))
+
+
+@pytest.mark.parametrize(
+    ("folder", "target"),
+    [("phase 2a) [x](javascript:alert(1)", "phase%202a%29%20%5Bx%5D%28javascript%3Aalert%281%29")],
+)
+def test_a_folder_name_cannot_end_its_link(catalogue, folder, target):
+    Phase.objects.filter(code="2A").update(folder_name=folder)
+
+    text = readme()
+
+    assert f"]({target}/)" in text
+    assert f"]({target}/SI-001_TACTICAL_PLAN.md)" in text
+    assert 'href="javascript' not in html_of(text)
+
+
+def test_a_grouped_documents_title_and_phase_render_inert(catalogue):
+    TacticalDocument.objects.filter(file_name="REMAINING_FINDINGS_TACTICAL_PLAN.md").update(
+        title=HOSTILE_TITLE
+    )
+    Phase.objects.filter(code="2D").update(name=HOSTILE_NAME)
+
+    text = document("REMAINING_FINDINGS_TACTICAL_PLAN.md")
+
+    assert text.startswith("# REMAINING FINDINGS: &lt;script&gt;")
+    assert "\n# Injected heading" not in text
+    assert_inert(html_of(text))
