@@ -1,6 +1,8 @@
 # DomainFlow finding tracker: local run and the CI test suite.
-#   make run    set up .venv, migrate, load the catalogue, create demo users, serve
+#   make run    set up .venv, generate static/css/pygments.css, migrate, load the catalogue,
+#               create demo users, serve
 #   make test   lint + pytest on SQLite and on a throwaway PostgreSQL (what CI runs)
+#   make test-deep  the same with many more Hypothesis examples per test (slow; now and then)
 #   make clean  remove the virtualenv, the SQLite database and collected static files
 
 SHELL := /bin/bash
@@ -16,11 +18,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run serve test format clean
+.PHONY: run serve test test-deep format clean
 
 # Serve the app locally with DEBUG on (demo_users refuses to run without it).
 run: export DEBUG := 1
 run: $(VENV)/.installed-run
+	$(PY) manage.py pygments_css
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_catalogue
 	$(PY) manage.py demo_users
@@ -35,6 +38,10 @@ serve: $(VENV)/.installed-run
 # Lint, then the test suite on SQLite and on PostgreSQL (see scripts/test-all).
 test: $(VENV)/.installed-dev
 	scripts/test-all
+
+# The same, with the "deep" Hypothesis profile of tests/conftest.py instead of "ci".
+test-deep: $(VENV)/.installed-dev
+	HYPOTHESIS_PROFILE=deep scripts/test-all
 
 # Rewrite files so that `ruff format --check` and the fixable lint rules pass.
 format: $(VENV)/.installed-dev

@@ -10,6 +10,7 @@ class FindingsConfig(AppConfig):
     def ready(self):
         from axes.signals import user_locked_out
 
+        from findings import checks  # noqa: F401  (registers the system checks)
         from findings.audit_chain import register_sqlite_purge_check
         from findings.services.accounts import account_changes_audit
 

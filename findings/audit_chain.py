@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections, transaction
 
+from findings.locks import HEAD_ID, chain_head_for_append
 from findings.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
-HEAD_ID = 1
 PURGE_SETTING = "domainflow.audit_purge"
 SQLITE_PURGE_FUNCTION = "domainflow_audit_purge_allowed"
 AUDIT_LOGGER = "domainflow.audit"
@@ -80,34 +80,13 @@ def _canonical_ip(address: str | None) -> str | None:
     return ipaddress.ip_address(address).exploded if address else None
 
 
-def _locked_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=HEAD_ID).first()
-    if head is not None:
-        return head
-    # Only an empty database (a fresh install, or after flush) lacks the head; two first writers
-    # may race to create it, and the loser then waits on the winner's row.
-    try:
-        with transaction.atomic():
-            AuditChainHead.objects.create(pk=HEAD_ID)
-    except IntegrityError:
-        pass
-    return AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
-
-
-def chain_head_lock() -> None:
-    """Queue this transaction behind every other change until it ends. Call inside a transaction.
-
-    Every change takes its phases' locks, then this one, before it writes anything. Its writes
-    fire the progress triggers, which update other phases' progress rows too; a change that held
-    such a row while it waited for the head could meet one that held the head while it waited
-    for the row, and PostgreSQL would abort one of them.
-    """
-    _locked_head()
-
-
 def chain_append(event: AuditEvent) -> AuditEvent:
-    """Give `event` the next place in the chain and save it. Call inside a transaction."""
-    head = _locked_head()
+    """Give `event` the next place in the chain and save it. Call inside a transaction.
+
+    The head comes locked: the phase-change protocol holds its lock already, and an append
+    outside the protocol takes it here (findings.locks.chain_head_for_append).
+    """
+    head = chain_head_for_append()
     key = settings.AUDIT_CHAIN_KEY
     event.sequence = head.sequence + 1
     event.previous_hash = head.hash

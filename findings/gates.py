@@ -1,8 +1,9 @@
 """Reads of the phase gates: which phases are locked, and what blocks a phase's signoff."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, QuerySet
 
 from findings.models import ChecklistItem, Dependency, Finding, Phase, Signoff, Status
 
@@ -35,68 +36,22 @@ def locking_gates(phases: list[Phase]) -> dict[int, Phase]:
     return gates
 
 
+def unsigned_gates_before(order) -> QuerySet[Phase]:
+    """The gated phases before `order` (a value or an OuterRef) with no active signoff, earliest
+    first: the first of them locks the phase. The single SQL form of the rule locking_gates walks.
+    """
+    return (
+        Phase.objects.filter(order__lt=order, requires_signoff=True)
+        .exclude(Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))))
+        .order_by("order")
+    )
+
+
 def unsigned_gate_before(phase: Phase | None) -> Phase | None:
     """The earliest gated phase before `phase` that has no active signoff. One query."""
     if phase is None:
         return None
-    return (
-        Phase.objects.filter(order__lt=phase.order, requires_signoff=True)
-        .exclude(Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))))
-        .order_by("order")
-        .first()
-    )
-
-
-@dataclass(frozen=True)
-class PhaseLock:
-    """A phase row locked for a change of its content, and what the change must respect."""
-
-    phase_id: int
-    reason: str  # why work in the phase may not go on, or ""
-
-
-def phase_lock_for_change(phase_id: int | None) -> str:
-    """Lock a phase's row for a change of its content, and say why it is locked, in one query.
-
-    Returns "" when work in the phase may go on. Signing off locks the same row, so a change and
-    a signoff of one phase never interleave.
-    """
-    lock = _phase_lock(Q(pk=phase_id)) if phase_id is not None else None
-    return lock.reason if lock is not None else ""
-
-
-def phase_lock_for_item(item_id: int) -> PhaseLock | None:
-    """Lock the phase of a checklist item's finding, in one query; None when there is none.
-
-    The item is not read here: the caller reads it after the lock, when nobody can change it.
-    """
-    finding_phase = ChecklistItem.objects.filter(pk=item_id).values("finding__phase")
-    return _phase_lock(Q(pk=Subquery(finding_phase[:1])))
-
-
-def _phase_lock(which: Q) -> PhaseLock | None:
-    earliest_unsigned_gate = (
-        Phase.objects.filter(order__lt=OuterRef("order"), requires_signoff=True)
-        .exclude(Exists(Signoff.objects.active().filter(phase=OuterRef("pk"))))
-        .order_by("order")
-    )
-    row = (
-        # `of` keeps PostgreSQL from locking the rows of the subqueries' tables as well.
-        Phase.objects.select_for_update(of=("self",))
-        .filter(which)
-        .annotate(
-            gate_code=Subquery(earliest_unsigned_gate.values("code")[:1]),
-            gate_name=Subquery(earliest_unsigned_gate.values("name")[:1]),
-        )
-        .values("pk", "gate_code", "gate_name")
-        .first()
-    )
-    if row is None:
-        return None
-    reason = ""
-    if row["gate_code"] is not None:
-        reason = lock_reason_waiting_on(Phase(code=row["gate_code"], name=row["gate_name"]))
-    return PhaseLock(phase_id=row["pk"], reason=reason)
+    return unsigned_gates_before(phase.order).first()
 
 
 def lock_reason_waiting_on(gate: Phase | None) -> str:
@@ -110,9 +65,58 @@ def lock_reason_for(phase: Phase | None) -> str:
     return lock_reason_waiting_on(unsigned_gate_before(phase))
 
 
+@dataclass(frozen=True)
+class GateState:
+    """A phase's gate as every reader sees it: locked and why, what blocks its signoff, and why
+    a given user may not sign it. Pages, the dashboard and the signoff service all decide
+    "locked" and "ready to sign" here, from what each has already read.
+    """
+
+    requires_signoff: bool
+    waiting_on: Phase | None  # the unsigned gate that locks the phase
+    signoff: Signoff | None  # the phase's active signoff
+    blockers: list[str]  # what stands between the phase and its signoff, the lock first
+    signing_problems: list[str] = field(default_factory=list)  # why this user may not sign
+
+    @property
+    def lock_reason(self) -> str:
+        return lock_reason_waiting_on(self.waiting_on)
+
+    @property
+    def is_ready(self) -> bool:
+        return self.requires_signoff and self.signoff is None and not self.blockers
+
+    @property
+    def may_sign(self) -> bool:
+        return self.is_ready and not self.signing_problems
+
+    @property
+    def state(self) -> str:
+        """One of: locked, signed, ready, not_ready, no_gate."""
+        if self.lock_reason:
+            return "locked"
+        if not self.requires_signoff:
+            return "no_gate"
+        if self.signoff is not None:
+            return "signed"
+        return "ready" if self.is_ready else "not_ready"
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One thing that blocks a phase's signoff, with what it concerns, for a page to link to:
+    the unsigned gate's phase, or a finding and, for an unticked item, that item.
+    """
+
+    text: str
+    gate: Phase | None = None
+    finding: Finding | None = None
+    item: ChecklistItem | None = None
+
+
 @dataclass
 class Readiness:
-    """What stands between a phase and its signoff; ready when there is nothing."""
+    """What stands between a phase and its signoff, in detail; ready when there is nothing."""
 
     waiting_on: Phase | None = None
     unticked_items: list[ChecklistItem] = field(default_factory=list)
@@ -121,42 +125,53 @@ class Readiness:
 
     @property
     def is_ready(self) -> bool:
-        return not self.linked_blockers
+        return not self.blocked_by
 
     @property
     def blockers(self) -> list[str]:
-        return [text for text, _ in self.linked_blockers]
+        return [blocker.text for blocker in self.blocked_by]
 
     @property
-    def linked_blockers(self) -> list[tuple[str, str]]:
-        """Each blocker with the address of the page where it can be cleared."""
+    def blocked_by(self) -> list[Blocker]:
         blockers = []
         if self.waiting_on is not None:
             gate = self.waiting_on
-            blockers.append((lock_reason_waiting_on(gate), f"/phases/{gate.code}/"))
+            blockers.append(Blocker(lock_reason_waiting_on(gate), gate=gate))
         blockers += [
-            (
+            Blocker(
                 f"{finding.code} is {finding.get_status_display().lower()}, not done.",
-                f"/findings/{finding.code}/",
+                finding=finding,
             )
             for finding in self.unfinished_findings
         ]
         blockers += [
-            (
+            Blocker(
                 f"{link.finding.code} depends on {link.depends_on.code}, which is "
                 f"{link.depends_on.get_status_display().lower()}.",
-                f"/findings/{link.depends_on.code}/",
+                finding=link.depends_on,
             )
             for link in self.outside_dependencies
         ]
         blockers += [
-            (
+            Blocker(
                 f"{item.finding.code}: “{item.text}” is not ticked.",
-                f"/findings/{item.finding.code}/#item-{item.pk}",
+                finding=item.finding,
+                item=item,
             )
             for item in self.unticked_items
         ]
         return blockers
+
+    def gate_state(
+        self, phase: Phase, *, signoff: Signoff | None, signing_problems: Iterable[str] = ()
+    ) -> GateState:
+        return GateState(
+            requires_signoff=phase.requires_signoff,
+            waiting_on=self.waiting_on,
+            signoff=signoff,
+            blockers=self.blockers,
+            signing_problems=list(signing_problems),
+        )
 
 
 def phase_readiness(phase: Phase) -> Readiness:

@@ -1,10 +1,12 @@
 import re
+from collections import deque
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Substr
+from django.urls import reverse
 
 FINDING_CODE_PATTERN = r"^(SI|BF|BL)-\d{3}$"
 
@@ -236,7 +238,7 @@ class Finding(models.Model):
         return f"{self.code}: {self.title}"
 
     def get_absolute_url(self) -> str:
-        return f"/findings/{self.code}/"
+        return reverse("finding_detail", kwargs={"code": self.code})
 
     @property
     def has_effort_estimate(self) -> bool:
@@ -260,11 +262,46 @@ class Finding(models.Model):
             )
 
 
+class DependencyQuerySet(models.QuerySet):
+    def cycle_through(self, *, finding_id: int, depends_on_id: int) -> list[str]:
+        """The codes along the cycle that `finding depends on depends_on` would close, or [].
+
+        The path runs finding → depends_on → … → finding, following the dependencies of this
+        queryset. The model's validation and the dependency service both ask it.
+        """
+        edges: dict[int, list[int]] = {}
+        for source, target in self.values_list("finding_id", "depends_on_id"):
+            edges.setdefault(source, []).append(target)
+        came_from = {depends_on_id: None}
+        queue = deque([depends_on_id])
+        while queue:
+            current = queue.popleft()
+            if current == finding_id:
+                break
+            for following in edges.get(current, ()):
+                if following not in came_from:
+                    came_from[following] = current
+                    queue.append(following)
+        else:
+            return []
+        path = [finding_id]
+        step = came_from[finding_id]
+        while step is not None:
+            path.append(step)
+            step = came_from[step]
+        path.append(finding_id)
+        path.reverse()
+        codes = dict(Finding.objects.filter(pk__in=path).values_list("pk", "code"))
+        return [codes[pk] for pk in path]
+
+
 class Dependency(models.Model):
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="dependency_links")
     depends_on = models.ForeignKey(
         Finding, on_delete=models.PROTECT, related_name="dependant_links"
     )
+
+    objects = DependencyQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "dependencies"
@@ -286,13 +323,13 @@ class Dependency(models.Model):
         return f"{self.finding.code} depends on {self.depends_on.code}"
 
     def clean(self) -> None:
-        from findings.services.dependencies import cycle_through
-
         if self.finding_id is None or self.depends_on_id is None:
             return
         if self.finding_id == self.depends_on_id:
             raise ValidationError({"depends_on": "A finding cannot depend on itself."})
-        cycle = cycle_through(finding_id=self.finding_id, depends_on_id=self.depends_on_id)
+        cycle = Dependency.objects.cycle_through(
+            finding_id=self.finding_id, depends_on_id=self.depends_on_id
+        )
         if cycle:
             raise ValidationError({"depends_on": cycle_message(cycle)})
 

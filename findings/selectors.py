@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Subquery
 
-from findings.gates import lock_reason_waiting_on, locking_gates
+from findings.gates import GateState, lock_reason_waiting_on, locking_gates
 from findings.models import AuditEvent, Finding, Phase, PhaseProgress, Signoff, Status
 
 NEXT_BLOCKERS_SHOWN = 3
@@ -29,10 +29,6 @@ class PhaseCard:
     next_findings: list[Finding] = field(default_factory=list)
 
     @property
-    def lock_reason(self) -> str:
-        return lock_reason_waiting_on(self.waiting_on)
-
-    @property
     def findings_open(self) -> int:
         return self.findings_total - self.findings_done
 
@@ -41,30 +37,9 @@ class PhaseCard:
         return self.items_total - self.items_ticked
 
     @property
-    def is_ready_to_sign(self) -> bool:
-        return (
-            self.phase.requires_signoff
-            and self.signoff is None
-            and not self.lock_reason
-            and self.findings_open == 0
-            and self.items_open == 0
-            and self.outside_dependencies_open == 0
-        )
-
-    @property
-    def gate_state(self) -> str:
-        """One of: locked, signed, ready, not_ready, no_gate."""
-        if self.lock_reason:
-            return "locked"
-        if not self.phase.requires_signoff:
-            return "no_gate"
-        if self.signoff is not None:
-            return "signed"
-        return "ready" if self.is_ready_to_sign else "not_ready"
-
-    @property
-    def blockers(self) -> list[str]:
-        blockers = [self.lock_reason] if self.lock_reason else []
+    def gate(self) -> GateState:
+        """The phase's gate, judged from the progress counters."""
+        blockers = [lock_reason_waiting_on(self.waiting_on)] if self.waiting_on else []
         if self.findings_open:
             blockers.append(f"{self.findings_open} of {self.findings_total} findings not done")
         if self.items_open:
@@ -74,7 +49,29 @@ class PhaseCard:
                 f"{self.outside_dependencies_open} dependencies on unfinished findings "
                 "in other phases"
             )
-        return blockers
+        return GateState(
+            requires_signoff=self.phase.requires_signoff,
+            waiting_on=self.waiting_on,
+            signoff=self.signoff,
+            blockers=blockers,
+        )
+
+    @property
+    def lock_reason(self) -> str:
+        return self.gate.lock_reason
+
+    @property
+    def is_ready_to_sign(self) -> bool:
+        return self.gate.is_ready
+
+    @property
+    def gate_state(self) -> str:
+        """One of: locked, signed, ready, not_ready, no_gate."""
+        return self.gate.state
+
+    @property
+    def blockers(self) -> list[str]:
+        return self.gate.blockers
 
 
 PROGRESS_FIELDS = [

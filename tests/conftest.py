@@ -2,18 +2,38 @@
 
 The groups come from findings.roles through the post_migrate signal, so the personas join the
 real groups with their real permissions rather than permissions granted test by test.
+
+The catalogue is loaded once per session: `catalogue_snapshot` runs catalogue_load in a
+transaction it rolls back and keeps every row it wrote (tests/catalogue_snapshot.py); the
+`catalogue` fixture inserts those rows with their ids in a few bulk statements, lets the progress
+triggers write the phases' progress rows as they do for the load, and chains the load's audit
+events onto the test's chain (after its personas' events) as audit_record would. A real load
+costs some 1,300 queries, and about 690 tests need the catalogue. A test gets the copy inside its
+rolled-back transaction when none of the catalogue's rows exist yet; otherwise it loads for real:
+after rows of its own, and in transactional tests, whose commits and audit log lines are part of
+what they test. tests/test_catalogue_fixture.py holds the copy to a real load on both engines.
 """
+
+import os
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from findings.roles import ADMIN, REVIEWER, SIGNOFF_LEAD, VIEWER
 from findings.services.audit import ActionContext
 from findings.services.catalogue import catalogue_load
+from tests.catalogue_snapshot import CatalogueSnapshot
 
 PASSWORD = "correct horse battery staple"
+
+# How many examples each Hypothesis test draws: "ci" on every run, "deep" (make test-deep) for a
+# long search now and then. Tests set deadlines and health checks, never the count.
+hypothesis_settings.register_profile("ci", max_examples=25)
+hypothesis_settings.register_profile("deep", max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config):
@@ -89,9 +109,23 @@ def system_context():
     return ActionContext.system("test")
 
 
+@pytest.fixture(scope="session")
+def catalogue_snapshot(django_db_setup, django_db_blocker) -> CatalogueSnapshot:
+    with django_db_blocker.unblock():
+        return CatalogueSnapshot.capture(ActionContext.system("test"))
+
+
 @pytest.fixture
-def catalogue(db, system_context):
+def catalogue(db, system_context, catalogue_snapshot):
+    if connection.in_atomic_block and catalogue_snapshot.fits():
+        return catalogue_snapshot.restore()
     return catalogue_load(context=system_context)
+
+
+@pytest.fixture
+def viewer_client(client, viewer, catalogue):
+    client.force_login(viewer)
+    return client
 
 
 @pytest.fixture

@@ -1,16 +1,12 @@
 """Work on the seeded catalogue done the way people do it, through the services, for gate tests."""
 
 from findings.models import ChecklistItem, Finding, Phase, Signoff, Status
-from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from findings.services.signoffs import signoff_sign
 from findings.services.status import finding_status_set
+from tests.helpers import context_for
 
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
-
-
-def context_for(user) -> ActionContext:
-    return ActionContext(actor=user, request_id="r1", ip_address="127.0.0.1", user_agent="pytest")
 
 
 def tick(item: ChecklistItem, user, checked: bool = True) -> ChecklistItem:
@@ -39,15 +35,18 @@ def finish(code: str, user) -> Finding:
     return finding
 
 
-def make_ready(phase_code: str, reviewer) -> None:
-    """Finish every finding of the phase as `reviewer`."""
+def make_ready(user, phase_code: str = "2A") -> None:
+    """Tick every item of the phase and move each of its findings to done, as `user`."""
+    for item in ChecklistItem.objects.filter(finding__phase__code=phase_code, checked=False):
+        tick(item, user)
     for code in Finding.objects.filter(phase__code=phase_code).values_list("code", flat=True):
-        finish(code, reviewer)
+        for target in (Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE):
+            move(code, target, user)
 
 
 def sign(phase_code: str, *, reviewer, lead) -> Signoff:
     """Make the phase ready as `reviewer`, then sign it off as `lead`."""
-    make_ready(phase_code, reviewer)
+    make_ready(reviewer, phase_code)
     phase = Phase.objects.get(code=phase_code)
     return signoff_sign(phase_id=phase.pk, comment="All checked.", context=context_for(lead))
 

@@ -16,7 +16,8 @@ from findings.services.findings import finding_create, finding_update
 from findings.services.signoffs import phase_gate_set
 from findings.services.status import ENTRY_RULE
 from tests.admin_forms import form_data
-from tests.phase_work import LOCKED_BY_2A, context_for, finish, item_of, move, sign, tick
+from tests.helpers import context_for
+from tests.phase_work import LOCKED_BY_2A, finish, item_of, move, sign, tick
 
 LOCKED_BY_2B = "Locked until phase 2B Security is signed off."
 

@@ -31,12 +31,6 @@ def actions_in(response) -> list[str]:
 
 
 @pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
-
-
-@pytest.fixture
 def tick(reviewer, catalogue):
     """The reviewer ticks SI-001's first item: the newest event, and the only one with a user."""
     item = ChecklistItem.objects.get(finding__code="SI-001", position=1)

@@ -11,7 +11,8 @@ from findings.services.checklist import checklist_item_save
 from findings.services.errors import Refused
 from findings.services.signoffs import signoff_sign
 from tests.admin_forms import form_data
-from tests.phase_work import context_for, item_of, make_ready, sign, tick
+from tests.helpers import context_for
+from tests.phase_work import item_of, make_ready, sign, tick
 
 ITEM_TEXT = "Replication lag measured after the migration"
 
@@ -59,7 +60,7 @@ def test_the_lead_cannot_sign_2a_with_a_tick_carried_in_by_a_move(
     ticked_outside_the_plan, admin_user, reviewer, lead
 ):
     phase_2a = Phase.objects.get(code="2A")
-    make_ready("2A", reviewer)
+    make_ready(reviewer, "2A")
     item = ticked_outside_the_plan
     item.finding = Finding.objects.get(code="SI-001")
     item.position = 14

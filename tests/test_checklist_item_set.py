@@ -9,18 +9,12 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from findings.models import AuditEvent, ChecklistItem, Finding
-from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from findings.services.dependencies import dependency_add
 from findings.services.errors import StaleVersion
+from tests.helpers import context_for
 
 PERMISSION = "findings.tick_checklistitem"
-
-
-def context_for(user, request_id: str = "r1") -> ActionContext:
-    return ActionContext(
-        actor=user, request_id=request_id, ip_address="127.0.0.1", user_agent="pytest"
-    )
 
 
 def last_event_id() -> int:

@@ -54,12 +54,6 @@ def reviewer_client(client, reviewer, catalogue):
     return client
 
 
-@pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
-
-
 def test_it_ticks_an_item_and_answers_htmx_with_the_item_and_the_progress(reviewer_client):
     target = item()
 

@@ -30,20 +30,24 @@ def request_from(remote_addr: str, forwarded_for: str | None = None):
     return RequestFactory().get("/", REMOTE_ADDR=remote_addr, **headers)
 
 
+@pytest.mark.db_independent
 def test_it_ignores_the_header_when_no_proxy_is_trusted(settings):
     assert settings.TRUSTED_PROXIES == []
 
     assert client_ip(request_from(CLIENT, SPOOFED)) == CLIENT
 
 
+@pytest.mark.db_independent
 def test_it_ignores_the_header_from_an_untrusted_address(behind_proxies):
     assert client_ip(request_from(CLIENT, SPOOFED)) == CLIENT
 
 
+@pytest.mark.db_independent
 def test_it_reads_the_client_from_a_trusted_proxy(behind_proxies):
     assert client_ip(request_from(PROXY, CLIENT)) == CLIENT
 
 
+@pytest.mark.db_independent
 def test_it_walks_past_every_trusted_proxy_from_the_right(behind_proxies):
     # The client made up the leftmost entry; the first proxy appended the client's real address.
     request = request_from(PROXY, f"{SPOOFED}, {CLIENT}, {OTHER_PROXY}")
@@ -51,6 +55,7 @@ def test_it_walks_past_every_trusted_proxy_from_the_right(behind_proxies):
     assert client_ip(request) == CLIENT
 
 
+@pytest.mark.db_independent
 @pytest.mark.parametrize(
     "forwarded_for",
     ["", "unknown", f"{SPOOFED}, not-an-address", f"{SPOOFED}, 999.1.1.1", "fe80::1%eth0"],
@@ -59,14 +64,17 @@ def test_it_stops_at_a_malformed_entry_on_the_last_trusted_hop(behind_proxies, f
     assert client_ip(request_from(PROXY, forwarded_for)) == PROXY
 
 
+@pytest.mark.db_independent
 def test_it_answers_the_proxy_when_every_entry_is_a_trusted_proxy(behind_proxies):
     assert client_ip(request_from(PROXY, OTHER_PROXY)) == OTHER_PROXY
 
 
+@pytest.mark.db_independent
 def test_it_gives_the_address_in_its_one_spelling(behind_proxies):
     assert client_ip(request_from(PROXY, " 2001:DB8:0:0::1 ")) == "2001:db8::1"
 
 
+@pytest.mark.db_independent
 def test_it_has_no_address_for_a_connection_without_one(behind_proxies):
     assert client_ip(request_from("", CLIENT)) is None
 
@@ -124,6 +132,7 @@ def test_it_locks_out_an_untrusted_client_whatever_address_it_claims(
     assert event.ip_address == CLIENT
 
 
+@pytest.mark.db_independent
 def test_trusted_proxies_accepts_addresses_and_networks(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.5, 172.16.0.0/12,fd00::/8")
 
@@ -134,6 +143,7 @@ def test_trusted_proxies_accepts_addresses_and_networks(monkeypatch):
     ]
 
 
+@pytest.mark.db_independent
 @pytest.mark.parametrize("value", ["proxy.internal", "10.0.0.5/8", "10.0.0.0/33"])
 def test_trusted_proxies_refuses_anything_else_loudly(monkeypatch, value):
     monkeypatch.setenv("TRUSTED_PROXIES", value)

@@ -10,14 +10,14 @@ import time
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
 
 from findings.audit_chain import HEAD_ID, chain_verify
 from findings.models import AuditChainHead, AuditEvent, ChecklistItem, Finding, Phase
-from findings.services.audit import ActionContext, audit_record
+from findings.services.audit import audit_record
 from findings.services.checklist import checklist_item_set
 from tests.database_roles import as_owner
+from tests.helpers import context_in_thread
 
 THREADS = 20
 ROUNDS = 4
@@ -55,12 +55,6 @@ def run_together(count: int, work: Callable[[int, threading.Barrier], object]) -
     return results
 
 
-def context_for(user_id: int, request_id: str) -> ActionContext:
-    # Each thread loads its own user, so no permission cache is shared between threads.
-    user = get_user_model().objects.get(pk=user_id)
-    return ActionContext(actor=user, request_id=request_id, ip_address="::1", user_agent="pytest")
-
-
 def assert_one_unbroken_chain(expected_events: int) -> list[AuditEvent]:
     events = list(AuditEvent.objects.order_by("sequence"))
     assert len(events) == expected_events
@@ -90,7 +84,7 @@ def test_twenty_concurrent_writers_never_fork_the_chain(catalogue, reviewer):
         finding = Finding.objects.get(checklist_items=item_id)
         outcomes: list[str | BaseException] = []
         for round_number in range(ROUNDS):
-            context = context_for(reviewer.pk, f"t{index}-r{round_number}")
+            context = context_in_thread(reviewer.pk, f"t{index}-r{round_number}", "::1")
             # Every thread starts each round together, so their appends interleave.
             barrier.wait()
             try:
@@ -153,7 +147,7 @@ def test_a_writer_queued_behind_a_rolled_back_append_takes_its_place(catalogue, 
         try:
             with transaction.atomic():
                 event = audit_record(
-                    context=context_for(reviewer.pk, "rolled-back"),
+                    context=context_in_thread(reviewer.pk, "rolled-back", "::1"),
                     action="finding.noted",
                     obj=finding,
                     permission="p",
@@ -174,7 +168,7 @@ def test_a_writer_queued_behind_a_rolled_back_append_takes_its_place(catalogue, 
         try:
             appended.wait(JOIN_TIMEOUT)
             event = audit_record(
-                context=context_for(reviewer.pk, "committed"),
+                context=context_in_thread(reviewer.pk, "committed", "::1"),
                 action="finding.noted",
                 obj=finding,
                 permission="p",

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections
 
-from findings import audit_chain
+from findings import locks
 from findings.audit_chain import chain_verify
 from findings.models import AuditEvent, ChecklistItem, Dependency, Finding, PhaseProgress, Status
 from findings.services.audit import ActionContext
@@ -89,7 +89,7 @@ def test_a_change_in_a_phase_and_a_finding_it_depends_on_becoming_done_both_comm
     status_change_waits = threading.Event()
     status_change_may_go_on = threading.Event()
     results: dict[str, object] = {}
-    locked_head = audit_chain._locked_head
+    locked_head = locks._locked_head
 
     def pausing_locked_head():
         if threading.current_thread().name == "status" and not status_change_waits.is_set():
@@ -97,7 +97,7 @@ def test_a_change_in_a_phase_and_a_finding_it_depends_on_becoming_done_both_comm
             status_change_may_go_on.wait(TIMEOUT)
         return locked_head()
 
-    monkeypatch.setattr(audit_chain, "_locked_head", pausing_locked_head)
+    monkeypatch.setattr(locks, "_locked_head", pausing_locked_head)
 
     def run(name: str, work: Callable[[], object]) -> threading.Thread:
         def target():

@@ -28,6 +28,7 @@ from findings.services.signoffs import (
     signoff_sign,
 )
 from findings.services.status import finding_status_set
+from tests.helpers import context_in_thread
 
 LEADS = 10
 ROUNDS = 20
@@ -65,21 +66,13 @@ def run_together(count: int, work: Callable[[int], object]) -> list:
     return results
 
 
-def context_for(user_id: int, request_id: str) -> ActionContext:
-    # Each thread loads its own user, so no permission cache is shared between threads.
-    user = get_user_model().objects.get(pk=user_id)
-    return ActionContext(
-        actor=user, request_id=request_id, ip_address="127.0.0.1", user_agent="pytest"
-    )
-
-
 def set_item(item_id: int, checked: bool, user_id: int, request_id: str) -> ChecklistItem:
     version = ChecklistItem.objects.values_list("version", flat=True).get(pk=item_id)
     return checklist_item_set(
         item_id=item_id,
         checked=checked,
         expected_version=version,
-        context=context_for(user_id, request_id),
+        context=context_in_thread(user_id, request_id),
     )
 
 
@@ -95,7 +88,7 @@ def make_ready(user_id: int) -> None:
                 finding_id=finding.pk,
                 target=target,
                 expected_version=Finding.objects.get(pk=finding.pk).version,
-                context=context_for(user_id, f"ready-{finding.code}-{target}"),
+                context=context_in_thread(user_id, f"ready-{finding.code}-{target}"),
             )
 
 
@@ -129,7 +122,7 @@ def test_ten_leads_signing_at_once_leave_exactly_one_signoff(phase_2a, leads):
             signoff = signoff_sign(
                 phase_id=phase_2a.pk,
                 comment=f"Signed by lead{index}.",
-                context=context_for(leads[index].pk, f"sign-{index}"),
+                context=context_in_thread(leads[index].pk, f"sign-{index}"),
             )
         except Refused as refusal:
             return refusal.message
@@ -177,7 +170,7 @@ def test_a_signoff_racing_an_untick_never_stands_over_an_unticked_item(phase_2a,
                     return signoff_sign(
                         phase_id=phase_2a.pk,
                         comment=f"Round {round_number}.",
-                        context=context_for(lead.pk, f"sign-{round_number}"),
+                        context=context_in_thread(lead.pk, f"sign-{round_number}"),
                     ).pk
                 except Refused as refusal:
                     return refusal
@@ -253,11 +246,11 @@ def test_a_signoff_racing_an_admins_edit_never_approves_content_it_did_not_see(
                     return signoff_sign(
                         phase_id=phase_2a.pk,
                         comment=f"Round {round_number}.",
-                        context=context_for(lead.pk, f"sign-{round_number}"),
+                        context=context_in_thread(lead.pk, f"sign-{round_number}"),
                     ).pk
                 except Refused as refusal:
                     return refusal
-            return edit(round_number, context_for(admin_user.pk, f"edit-{round_number}"))
+            return edit(round_number, context_in_thread(admin_user.pk, f"edit-{round_number}"))
 
         signed, change = run_together(2, work)
 
@@ -274,7 +267,7 @@ def test_a_signoff_racing_an_admins_edit_never_approves_content_it_did_not_see(
             signoff_revoke(
                 phase_id=phase_2a.pk,
                 reason="Reset between rounds.",
-                context=context_for(lead.pk, f"reset-{round_number}"),
+                context=context_in_thread(lead.pk, f"reset-{round_number}"),
             )
         else:
             # The sign came first: the edit revoked it by itself.

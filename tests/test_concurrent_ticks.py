@@ -11,14 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connections
 
 from findings.models import AuditEvent, ChecklistItem, Finding, Status
-from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from findings.services.errors import StaleVersion
 from findings.services.status import finding_status_set
+from tests.helpers import context_in_thread
 
 THREADS = 20
 ROUNDS = 15
@@ -70,14 +69,6 @@ def run_together(count: int, work: Callable[[int, threading.Barrier], object]) -
     return results
 
 
-def context_for(user_id: int, request_id: str) -> ActionContext:
-    # Each thread loads its own user, so no permission cache is shared between threads.
-    user = get_user_model().objects.get(pk=user_id)
-    return ActionContext(
-        actor=user, request_id=request_id, ip_address="127.0.0.1", user_agent="pytest"
-    )
-
-
 def tick_events(item_id: int) -> list[AuditEvent]:
     return list(
         AuditEvent.objects.filter(
@@ -109,7 +100,7 @@ def test_it_applies_every_concurrent_change_once_and_loses_none(finding, reviewe
             item_id = rng.choice(item_ids)
             desired = rng.random() < 0.5
             request_id = f"t{index}-r{round_number}"
-            context = context_for(user_ids[index % 2], request_id)
+            context = context_in_thread(user_ids[index % 2], request_id)
             call = Call(request_id, item_id, desired, versions[item_id])
             # Every thread has read its versions before any of them writes this round.
             barrier.wait()
@@ -182,7 +173,7 @@ def test_it_ticks_an_item_once_when_twenty_reviewers_tick_it_together(finding, r
             item_id=item.pk,
             checked=True,
             expected_version=1,
-            context=context_for(reviewer.pk, f"t{index}"),
+            context=context_in_thread(reviewer.pk, f"t{index}"),
         )
         return returned.checked, returned.version
 
@@ -205,7 +196,7 @@ def test_it_starts_work_once_when_ten_reviewers_start_it_together(finding, revie
             finding_id=finding.pk,
             target=Status.IN_PROGRESS,
             expected_version=1,
-            context=context_for(reviewer.pk, f"t{index}"),
+            context=context_in_thread(reviewer.pk, f"t{index}"),
         )
         return returned.status, returned.version
 

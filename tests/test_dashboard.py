@@ -46,12 +46,6 @@ def finish_phase_2a() -> None:
     Finding.objects.filter(phase__code="2A").update(status=Status.DONE)
 
 
-@pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
-
-
 def test_it_sends_anonymous_visitors_to_log_in(client, catalogue):
     response = client.get("/")
 

@@ -10,12 +10,6 @@ URL = "/documents/SI-001_TACTICAL_PLAN.md/"
 QUERIES = 10
 
 
-@pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
-
-
 def test_it_sends_anonymous_visitors_to_log_in(client, catalogue):
     response = client.get(URL)
 

@@ -13,12 +13,6 @@ URL = "/documents/"
 QUERIES = 10
 
 
-@pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
-
-
 def rows(response) -> list[str]:
     return re.findall(r'<a class="code" href="/documents/([^/]+)/">', response.content.decode())
 

@@ -84,12 +84,14 @@ def test_it_names_the_part_of_a_grouped_document(catalogue, system_context):
 # --- Parsers ---
 
 
+@pytest.mark.db_independent
 def test_sql_errors_give_the_line_even_after_non_ascii_text():
     assert sql_errors("-- é é é\nSELECT 'ü';\n-- ü\nSELEC 2;") == [
         (3, 'SQL does not parse: syntax error at or near "SELEC"')
     ]
 
 
+@pytest.mark.db_independent
 def test_a_function_without_a_body_or_language_would_not_apply():
     assert sql_errors("CREATE FUNCTION f() RETURNS TABLE(ok BOOLEAN);") == [
         (0, "CREATE FUNCTION f has no body (AS ... or BEGIN ATOMIC), so it would not apply")
@@ -100,12 +102,14 @@ def test_a_function_without_a_body_or_language_would_not_apply():
     assert sql_errors("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;") == []
 
 
+@pytest.mark.db_independent
 def test_a_block_of_comments_alone_is_not_a_migration():
     assert sql_errors("-- Database rollback migration\n") == [
         (0, "the SQL block has no statement yet")
     ]
 
 
+@pytest.mark.db_independent
 def test_go_snippets_parse_as_a_file_a_file_body_or_a_function_body():
     assert go_errors("package store\n\nfunc F() {}") == []
     assert go_errors("func ok() error {\n\treturn nil\n}") == []
@@ -113,6 +117,7 @@ def test_go_snippets_parse_as_a_file_a_file_body_or_a_function_body():
     assert go_errors("var m map[string]int\nvar first = results[0]") == []
 
 
+@pytest.mark.db_independent
 def test_go_error_lines_count_from_the_snippets_own_first_line():
     errors = go_errors("type T struct {\n\tA int\n}\n\nfunc (t *T) Bad( {\n}")
 
@@ -124,6 +129,7 @@ def test_go_error_lines_count_from_the_snippets_own_first_line():
 # --- Placeholders, links, fences ---
 
 
+@pytest.mark.db_independent
 def test_it_reports_template_placeholders_in_code_but_not_go_indexing():
     text = "```go\nvar m map[string]int\ntype [EntityName]Manager struct{}\nx := results[i]\n```\n"
 
@@ -133,6 +139,7 @@ def test_it_reports_template_placeholders_in_code_but_not_go_indexing():
     assert problems[1][2] == "unfilled template placeholder [EntityName]"
 
 
+@pytest.mark.db_independent
 def test_it_reports_bracketed_placeholders_in_prose_only():
     text = (
         "- [ ] An unticked item\n"
@@ -146,6 +153,7 @@ def test_it_reports_bracketed_placeholders_in_prose_only():
     ]
 
 
+@pytest.mark.db_independent
 def test_it_checks_that_relative_links_resolve_inside_the_tree():
     text = (
         "[ok](phase_2a_foundation/SI-001_TACTICAL_PLAN.md) [folder](phase_2a_foundation/)\n"
@@ -161,6 +169,7 @@ def test_it_checks_that_relative_links_resolve_inside_the_tree():
     ]  # fmt: skip
 
 
+@pytest.mark.db_independent
 def test_it_reports_a_fence_left_open():
     assert problems_in("# Title\n\n```sql\nSELECT 1;\n") == [
         (3, "fence", "the ``` fence opened here is never closed")
@@ -187,6 +196,7 @@ def test_it_reports_a_missing_section_and_an_empty_field(catalogue):
     ]
 
 
+@pytest.mark.db_independent
 def test_a_file_without_a_finding_part_is_reported():
     assert problems_in("# Notes\n\nNothing here.\n", is_document=True) == [
         (1, "section", "no finding part: expected a 'CODE: TITLE - TACTICAL IMPLEMENTATION "

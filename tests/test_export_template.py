@@ -3,9 +3,12 @@
 import re
 from functools import cache
 
+import pytest
 from django.conf import settings
 
 from findings.export import template
+
+pytestmark = pytest.mark.db_independent
 
 SEED_PATH = settings.BASE_DIR.parent / "shared" / "seed" / "TACTICAL_DOCUMENT_GENERATION_PLAN.md"
 

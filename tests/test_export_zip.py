@@ -16,12 +16,6 @@ URL = "/export/tactical_plans.zip"
 QUERIES = 10
 
 
-@pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
-
-
 def downloaded(client) -> tuple[StreamingHttpResponse, list[bytes]]:
     response = client.get(URL)
     return response, list(response.streaming_content)

@@ -7,10 +7,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from findings.models import ChecklistItem, Finding, Phase, Signoff, Status
-from findings.services.audit import ActionContext, audit_record
+from findings.services.audit import audit_record
 from findings.services.checklist import checklist_item_set
 from findings.services.dependencies import dependency_add
 from findings.services.status import finding_status_set
+from tests.helpers import context_for
 
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
 
@@ -34,16 +35,6 @@ def section(content: str, heading: str) -> str:
 
 def item(code: str, position: int) -> ChecklistItem:
     return ChecklistItem.objects.get(finding__code=code, position=position)
-
-
-def context_for(user) -> ActionContext:
-    return ActionContext(actor=user, request_id="test-request", ip_address="127.0.0.1")
-
-
-@pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
 
 
 @pytest.fixture

@@ -33,12 +33,6 @@ def planned_codes() -> list[str]:
 
 
 @pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
-
-
-@pytest.fixture
 def varied(catalogue):
     """Give the seeded findings different owners, efforts, progress and statuses to sort by."""
     users = get_user_model().objects

@@ -5,20 +5,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from findings.models import AuditEvent, Finding, Status
-from findings.services.audit import ActionContext
 from findings.services.dependencies import dependency_add
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
 from findings.services.findings import finding_update
 from findings.services.status import finding_status_set
+from tests.helpers import context_for
 
 PERMISSION = "findings.change_finding_status"
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
-
-
-def context_for(user, request_id: str = "r1") -> ActionContext:
-    return ActionContext(
-        actor=user, request_id=request_id, ip_address="127.0.0.1", user_agent="pytest"
-    )
 
 
 def last_event_id() -> int:

@@ -117,7 +117,7 @@ def viewer_client(client, viewer, reviewer, catalogue):
 
 
 @pytest.mark.parametrize("url", KEYS)
-@fuzz(examples=60)
+@fuzz
 @given(
     pairs=st.data(),
     tail=st.sampled_from(BROKEN_QUERY_TAILS),

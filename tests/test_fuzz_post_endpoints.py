@@ -44,13 +44,11 @@ from findings.models import (
 from tests.admin_forms import form_data
 from tests.conftest import PASSWORD
 
-
-def fuzz(examples: int):
-    return fuzz_settings(
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+# The number of examples comes from the Hypothesis profile (tests/conftest.py).
+fuzz = fuzz_settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 # Strategies.
@@ -288,7 +286,7 @@ CANNOT_CHANGE = ("viewer", "outsider")
 
 
 @pytest.mark.parametrize("scenario", TICK_SCENARIOS)
-@fuzz(examples=80)
+@fuzz
 @given(
     checked=values("true", "false"),
     version=values(CURRENT, "1", "2"),
@@ -362,7 +360,7 @@ STATUSES = ("planned", "in_progress", "in_review", "done")
 
 
 @pytest.mark.parametrize("scenario", STATUS_SCENARIOS)
-@fuzz(examples=80)
+@fuzz
 @given(
     target=values(*STATUSES, "completed"),
     version=values(CURRENT, "1", "2"),
@@ -426,7 +424,7 @@ SIGN_SCENARIOS = ["not ready", "ready", "ready, but the lead owns a finding", "a
 
 
 @pytest.mark.parametrize("scenario", SIGN_SCENARIOS)
-@fuzz(examples=50)
+@fuzz
 @given(
     comment=values("Checked every item.", "  ok  "),
     shape=st.sampled_from(BODY_SHAPES),
@@ -480,7 +478,7 @@ REVOKE_SCENARIOS = ["signed off", "not signed off", "a reviewer"]
 
 
 @pytest.mark.parametrize("scenario", REVOKE_SCENARIOS)
-@fuzz(examples=50)
+@fuzz
 @given(
     reason=values("The evidence was wrong.", "\tredo\n"),
     shape=st.sampled_from(BODY_SHAPES),
@@ -574,7 +572,7 @@ def _form_errors(response) -> list:
     return errors
 
 
-@fuzz(examples=80)
+@fuzz
 @given(edits=st.dictionaries(st.sampled_from(sorted(ADMIN_FIELDS)), st.none(), max_size=4).flatmap(
     lambda chosen: st.fixed_dictionaries({name: ADMIN_FIELDS[name] for name in chosen})
 ))  # fmt: skip
@@ -670,7 +668,7 @@ def _normalised_username(value: str | None) -> str | None:
 USERNAME_LENGTH = get_user_model()._meta.get_field("username").max_length
 
 
-@fuzz(examples=80)
+@fuzz
 @given(
     username=values("admin", "ａｄｍｉｎ", " admin ", "Admin", "nobody", "x" * 151, "x" * 256),
     password=values(PASSWORD, PASSWORD + " ", "wrong"),
@@ -771,7 +769,7 @@ def _names_an_object(route: str, argument: str) -> bool:
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@fuzz(examples=50)
+@fuzz
 @given(argument=PATH_ARGUMENT)
 def test_a_url_argument_that_names_nothing_gives_404_and_changes_nothing(
     admin_client, catalogue, route, argument

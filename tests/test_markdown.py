@@ -17,6 +17,8 @@ from pygments.token import STANDARD_TYPES
 
 from findings.markdown import render_code, render_markdown
 
+pytestmark = pytest.mark.db_independent
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
     "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote",
@@ -396,13 +398,13 @@ _MARKDOWNISH = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.text())
 def test_it_renders_any_text_to_allowed_markup(text):
     assert_only_allowed_markup(render_markdown(text))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.lists(st.one_of(_MARKDOWNISH, st.text(max_size=5)), max_size=40).map("".join))
 def test_it_renders_any_markdownish_text_to_allowed_markup(text):
     html = render_markdown(text)

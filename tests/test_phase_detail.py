@@ -12,11 +12,10 @@ from django.utils.html import escape
 
 from findings.gates import phase_readiness
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
-from findings.services.audit import ActionContext
-from findings.services.checklist import checklist_item_set
 from findings.services.dependencies import dependency_add
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
-from findings.services.status import finding_status_set
+from tests.helpers import context_for
+from tests.phase_work import make_ready, move, tick
 
 COMMENT = "Ran every 2A migration & its rollback on a copy of production."
 REASON = "The SI-001 migration locks the accounts table for minutes."
@@ -26,36 +25,6 @@ OWNER_REASON = "You own SI-001 in this phase; someone else must sign it off."
 TICKER_REASON = "You ticked checklist items in this phase; with strict separation of duties"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 SIGNOFF_ACTIONS = ["phase.signed_off", "phase.signoff_refused", "phase.signoff_revoked"]
-
-
-def context_for(user) -> ActionContext:
-    return ActionContext(actor=user, request_id="r1", ip_address="127.0.0.1", user_agent="pytest")
-
-
-def tick(item: ChecklistItem, user, checked: bool = True) -> ChecklistItem:
-    item.refresh_from_db()
-    return checklist_item_set(
-        item_id=item.pk, checked=checked, expected_version=item.version, context=context_for(user)
-    )
-
-
-def move(code: str, target: str, user) -> Finding:
-    finding = Finding.objects.get(code=code)
-    return finding_status_set(
-        finding_id=finding.pk,
-        target=target,
-        expected_version=finding.version,
-        context=context_for(user),
-    )
-
-
-def make_ready(user, phase_code: str = "2A") -> None:
-    """Tick every item of the phase and move each of its findings to done, as `user`."""
-    for item in ChecklistItem.objects.filter(finding__phase__code=phase_code, checked=False):
-        tick(item, user)
-    for code in Finding.objects.filter(phase__code=phase_code).values_list("code", flat=True):
-        for target in (Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE):
-            move(code, target, user)
 
 
 def item_of(code: str, position: int) -> ChecklistItem:
@@ -181,11 +150,15 @@ def test_it_links_every_blocker_to_where_it_can_be_fixed(client, phase_2a, revie
 def test_it_links_every_blocker_of_an_untouched_phase(client, phase_2a, viewer):
     html = page(client, viewer)
 
+    blockers = phase_readiness(phase_2a).blocked_by
     expected = "".join(
-        f'<li><a href="{url}">{escape(text)}</a></li>'
-        for text, url in phase_readiness(phase_2a).linked_blockers
+        f'<li><a href="/findings/{blocker.finding.code}/#item-{blocker.item.pk}">'
+        f"{escape(blocker.text)}</a></li>"
+        if blocker.item
+        else f'<li><a href="/findings/{blocker.finding.code}/">{escape(blocker.text)}</a></li>'
+        for blocker in blockers
     )
-    assert len(phase_readiness(phase_2a).linked_blockers) == 3 + 39
+    assert len(blockers) == 3 + 39
     assert expected in html
     assert "Not ready to sign off." in html
 

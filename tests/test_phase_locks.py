@@ -9,18 +9,14 @@ from django.utils import timezone
 
 from findings.gates import lock_reason_for, lock_reasons, phase_readiness, phases_with_signoff
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
-from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from findings.services.dependencies import dependency_add
 from findings.services.errors import PhaseLocked
 from findings.services.status import finding_status_set
+from tests.helpers import context_for
 
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
 PHASE_2A_FINDINGS = ["BF-002", "SI-001", "SI-002"]
-
-
-def context_for(user) -> ActionContext:
-    return ActionContext(actor=user, request_id="r1", ip_address="127.0.0.1", user_agent="pytest")
 
 
 def first_item(code: str) -> ChecklistItem:

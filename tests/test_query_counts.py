@@ -19,6 +19,8 @@ from findings.models import (
 )
 from findings.seed import STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record
+from findings.services.checklist import checklist_item_set
+from findings.services.status import finding_status_set
 
 HTMX = {"HX-Request": "true"}
 GENERATED = 300
@@ -40,9 +42,29 @@ STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW
 # findings with their item counts (which its readiness reuses), its outside dependencies and
 # unticked items, its content for the fingerprint (3), the lead's separation of duties (2), its
 # documents and its signoff history.
+# A refusal draws only the fragment it swaps, from what the service read when it refused. A tick
+# refused by the view: the item, and its phase's lock when the box could be enabled (bad input). A
+# tick the service refuses adds nothing to the service's reads (its phase's lock, the item and the
+# chain head's lock in a savepoint, and the last change's audit event for a stale version). A
+# status move: the finding, then the phase's lock when the view refuses, or else the service's
+# reads, then the dependencies for the blockers of the moves the panel offers (none when locked).
 QUERIES = {
     "sqlite": {"dashboard": 7, "finding": 10, "tick": 15, "status": 19, "phase": 15},
     "postgresql": {"dashboard": 7, "finding": 10, "tick": 15, "status": 19, "phase": 15},
+}
+REFUSALS = {
+    vendor: {
+        "tick-403": 4,
+        "tick-400": 5,
+        "tick-409": 10,
+        "tick-423": 9,
+        "status-403": 5,
+        "status-400": 6,
+        "status-409": 12,
+        "status-423": 11,
+        "status-422": 12,
+    }
+    for vendor in ("sqlite", "postgresql")
 }
 
 
@@ -191,3 +213,52 @@ def test_it_renders_a_phase_to_a_signoff_lead_in_a_fixed_number_of_queries(
         content.count('<a class="code" href="/findings/')
         >= Finding.objects.filter(phase__code="2A").count()
     )
+
+
+def item_url(code: str) -> str:
+    return f"/checklist/{ChecklistItem.objects.get(finding__code=code, position=1).pk}/"
+
+
+def change_first(code: str) -> None:
+    """Someone else ticks the finding's first item and starts the finding after the page loaded."""
+    context = ActionContext.system("test")
+    item = ChecklistItem.objects.get(finding__code=code, position=1)
+    checklist_item_set(item_id=item.pk, checked=True, expected_version=1, context=context)
+    finding = Finding.objects.get(code=code)
+    finding_status_set(
+        finding_id=finding.pk, target=Status.IN_PROGRESS, expected_version=1, context=context
+    )
+
+
+@pytest.mark.parametrize(
+    "refusal, persona, code, data, fragment",
+    [
+        ("tick-403", "viewer", "SI-001", {"checked": "true", "version": "1"}, "item-"),
+        ("tick-400", "reviewer", "SI-001", {"checked": "maybe", "version": "1"}, "item-"),
+        ("tick-409", "reviewer", "SI-001", {"checked": "false", "version": "1"}, "item-"),
+        ("tick-423", "reviewer", "BL-005", {"checked": "true", "version": "1"}, "item-"),
+        ("status-403", "viewer", "SI-001", {"target": "in_progress", "version": "1"}, "status"),
+        ("status-400", "reviewer", "SI-001", {"target": "shipped", "version": "1"}, "status"),
+        ("status-409", "reviewer", "SI-001", {"target": "planned", "version": "1"}, "status"),
+        ("status-423", "reviewer", "BL-005", {"target": "in_progress", "version": "1"}, "status"),
+        ("status-422", "reviewer", "SI-001", {"target": "done", "version": "1"}, "status"),
+    ],
+)
+def test_it_draws_a_refused_change_in_a_fixed_number_of_queries(
+    client, generated, django_assert_num_queries, request, refusal, persona, code, data, fragment
+):
+    client.force_login(request.getfixturevalue(persona))
+    if refusal.endswith("409"):
+        change_first(code)
+    url = item_url(code) if refusal.startswith("tick") else f"/findings/{code}/status/"
+    status = int(refusal[-3:])
+
+    with django_assert_num_queries(REFUSALS[connection.vendor][refusal]):
+        response = client.post(url, data, headers=HTMX)
+
+    content = response.content.decode()
+    assert response.status_code == status
+    assert content.lstrip().startswith(
+        f'<{"form" if fragment == "item-" else "section"} id="{fragment}'
+    )
+    assert 'role="alert"' in content

@@ -5,8 +5,8 @@ import logging
 import re
 
 import pytest
+from pythonjsonlogger.json import JsonFormatter
 
-from findings.logging import JsonFormatter
 from tests.database_faults import database_failing
 
 FRESH_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -23,12 +23,6 @@ def request_log(caplog):
         return [record for record in caplog.records if record.name == "domainflow.requests"]
 
     return lines
-
-
-@pytest.fixture
-def viewer_client(client, viewer, catalogue):
-    client.force_login(viewer)
-    return client
 
 
 def configured_formatter() -> logging.Formatter:

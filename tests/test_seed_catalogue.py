@@ -176,6 +176,7 @@ def planned_codes() -> list[str]:
 # --- The parsers read what we expect: each is checked against a few facts seen by eye. ---
 
 
+@pytest.mark.db_independent
 def test_it_parses_the_directory_listing_of_the_seed():
     listing = directory_listing()
 
@@ -191,6 +192,7 @@ def test_it_parses_the_directory_listing_of_the_seed():
     assert len(listing) == 20
 
 
+@pytest.mark.db_independent
 def test_it_parses_the_generation_sequence_of_the_seed():
     sequence = generation_sequence()
 
@@ -201,6 +203,7 @@ def test_it_parses_the_generation_sequence_of_the_seed():
     assert sequence[-1].phase_code == "2D"
 
 
+@pytest.mark.db_independent
 def test_it_parses_the_phases_the_patterns_and_the_checklist_of_the_seed():
     assert completed_codes()[0] == "BF-001"
     assert [heading.code for heading in phase_headings()] == ["2A", "2B", "2C", "2D"]

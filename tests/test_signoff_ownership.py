@@ -9,7 +9,8 @@ import pytest
 from findings.models import AuditEvent, Finding, Signoff
 from findings.services.findings import finding_update
 from tests.admin_forms import form_data
-from tests.phase_work import context_for, sign
+from tests.helpers import context_for
+from tests.phase_work import sign
 
 BARRED = (
     "The signer now owns SI-001 in phase 2A; an owner may not sign off a phase with their own "

@@ -3,48 +3,15 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
-from findings.services.audit import ActionContext
-from findings.services.checklist import checklist_item_set
+from findings.models import AuditEvent, ChecklistItem, Phase, Signoff, Status
 from findings.services.errors import PhaseLocked, Refused
 from findings.services.signoffs import signoff_revoke, signoff_sign
-from findings.services.status import finding_status_set
+from tests.helpers import context_for
+from tests.phase_work import make_ready, move, tick
 
 SIGN_PERMISSION = "findings.sign_off_phase"
 REASON = "The SI-001 migration locks the accounts table for minutes on production data."
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
-
-
-def context_for(user, request_id: str = "r1") -> ActionContext:
-    return ActionContext(
-        actor=user, request_id=request_id, ip_address="127.0.0.1", user_agent="pytest"
-    )
-
-
-def tick(item: ChecklistItem, user, checked: bool = True) -> ChecklistItem:
-    item.refresh_from_db()
-    return checklist_item_set(
-        item_id=item.pk, checked=checked, expected_version=item.version, context=context_for(user)
-    )
-
-
-def move(code: str, target: str, user) -> Finding:
-    finding = Finding.objects.get(code=code)
-    return finding_status_set(
-        finding_id=finding.pk,
-        target=target,
-        expected_version=finding.version,
-        context=context_for(user),
-    )
-
-
-def make_ready(user, phase_code: str = "2A") -> None:
-    """Tick every item of the phase and move each of its findings to done, as `user`."""
-    for item in ChecklistItem.objects.filter(finding__phase__code=phase_code, checked=False):
-        tick(item, user)
-    for code in Finding.objects.filter(phase__code=phase_code).values_list("code", flat=True):
-        for target in (Status.IN_PROGRESS, Status.IN_REVIEW, Status.DONE):
-            move(code, target, user)
 
 
 def revoke(phase: Phase, user, reason: str = REASON) -> Signoff:

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from pythonjsonlogger.json import JsonFormatter
 
 from findings import db_triggers
 from findings.audit_chain import AUDIT_LOGGER, HEAD_ID, chain_key_id, chain_verify, event_hash
-from findings.logging import JsonFormatter
 from findings.models import AuditChainHead, AuditEvent, Phase
 from findings.services.audit import ActionContext, audit_record
 from tests.database_roles import as_owner
@@ -396,7 +396,12 @@ def logged(total, tmp_path, caplog, django_capture_on_commit_callbacks):
                 permission="system:test",
                 after={"step": step},
             )
-    formatter = JsonFormatter()
+    # The formatter LOGGING put on the root handler: the lines production writes.
+    [formatter] = [
+        handler.formatter
+        for handler in logging.getLogger().handlers
+        if isinstance(handler.formatter, JsonFormatter)
+    ]
     lines = [
         "[2025-01-01 00:00:00 +0000] [1] [INFO] Booting worker with pid: 1",
         json.dumps({"logger": "domainflow.requests", "audit_sequence": 10**6, "path": "/"}),

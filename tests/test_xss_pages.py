@@ -81,7 +81,7 @@ PAGES_SHOWING = {
 OTHER_PAGES = ["/documents/", "/documents/README.md/", "/audit/"]
 
 APP_SCRIPTS = {"/static/django_htmx/htmx-2.min.js"}
-APP_STYLESHEETS = {"/static/css/app.css"}
+APP_STYLESHEETS = {"/static/css/app.css", "/static/css/pygments.css"}
 APP_META_NAMES = {"viewport", "color-scheme", "htmx-config"}
 ADMIN_META_NAMES = {"robots"}
 # The htmx attributes the app's templates use; any other (hx-on:*, hx-vals with js:) is not ours.

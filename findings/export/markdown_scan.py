@@ -1,17 +1,20 @@
-"""A line-level reading of an exported markdown file: headings, fenced blocks, prose, parts.
+"""A reading of an exported markdown file: headings, fenced blocks, prose, parts.
 
-Only as much markdown as QA needs, and the same rules the documents are written by: ATX headings,
-backtick or tilde fences (possibly indented inside a list item), and a part per finding, which is
-a `CODE: TITLE - TACTICAL IMPLEMENTATION PLAN` heading followed by its `**Finding ID**` line.
+markdown-it-py parses the markdown (CommonMark), so a fence or a heading is what a renderer shows
+as one; its tokens carry their lines. On top of it: a part per finding, which is a
+`CODE: TITLE - TACTICAL IMPLEMENTATION PLAN` heading followed by its `**Finding ID**` line.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
 
 from findings.export import template
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
+# Block structure only: QA reads inline text line by line itself. Without "normalize" a lone \r
+# stays in its line, so the token lines are the lines of text.split("\n").
+_MARKDOWN = MarkdownIt("commonmark").disable(["normalize", "inline", "text_join"])
 _PART = re.compile(rf"^(\S+): .*{re.escape(template.TITLE_SUFFIX)}$")
 _SECTION_BY_HEADING = {heading: number for number, heading in template.SECTION_HEADINGS.items()}
 
@@ -23,13 +26,13 @@ class Heading:
     text: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Block:
     start: int
     fence: str
     language: str
-    lines: list[str] = field(default_factory=list)
-    closed: bool = False
+    lines: list[str]
+    closed: bool
 
     @property
     def code(self) -> str:
@@ -59,30 +62,29 @@ class Scan:
 def scan(text: str) -> Scan:
     """Read `text`; every line number is 1-based, as an editor shows it."""
     lines = text.split("\n")
-    headings, blocks, prose = [], [], []
-    block = indent = None
-    for number, line in enumerate(lines, start=1):
-        if block is not None:
-            fence = _FENCE.match(line)
-            closes = fence and fence.group(2)[0] == block.fence[0]
-            if closes and len(fence.group(2)) >= len(block.fence) and not fence.group(3).strip():
-                block.closed, block = True, None
-            else:
-                block.lines.append(line[indent:] if line[:indent].isspace() else line.lstrip())
-            continue
-        fence = _FENCE.match(line)
-        if fence and not (fence.group(2)[0] == "`" and "`" in fence.group(3)):
-            indent = len(fence.group(1))
-            block = Block(number, fence.group(2), fence.group(3).strip().split(" ")[0])
-            blocks.append(block)
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            headings.append(Heading(number, len(heading.group(1)), heading.group(2)))
-        else:
-            prose.append((number, line))
+    headings, blocks, taken = [], [], set()
+    tokens = _MARKDOWN.parse(text)
+    for index, token in enumerate(tokens):
+        start, end = token.map or (0, 0)
+        # Setext headings (a line underlined by === or ---) are not how the documents are written.
+        if token.type == "heading_open" and token.markup.startswith("#"):
+            # The heading's inline token follows its opening one and holds its text.
+            headings.append(Heading(start + 1, int(token.tag[1:]), tokens[index + 1].content))
+            taken.add(start + 1)
+        elif token.type == "fence":
+            blocks.append(_block(token.markup, token.info, token.content, start, end))
+            taken.update(range(start + 1, end + 1))
+    prose = [(number, line) for number, line in enumerate(lines, start=1) if number not in taken]
     parts = _parts(lines, headings)
     return Scan(lines, headings, blocks, prose, parts, _labels(len(lines), headings, parts))
+
+
+def _block(fence: str, info: str, content: str, start: int, end: int) -> Block:
+    code_lines = content.removesuffix("\n").split("\n") if content else []
+    # The token does not say whether the fence was closed: an unclosed one runs to the end of its
+    # container, a closed one spans one line more than its code, the closing fence.
+    closed = end - start - 1 > len(code_lines)
+    return Block(start + 1, fence, info.strip().split(" ")[0], code_lines, closed)
 
 
 def _parts(lines: list[str], headings: list[Heading]) -> list[Part]:

@@ -10,8 +10,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from findings.audit_chain import chain_append, chain_head_lock
+from findings.audit_chain import chain_append
 from findings.client_address import client_ip
+from findings.locks import chain_head_hold
 from findings.models import AuditEvent, Finding, LoginLockoutWindow
 
 USER_AGENT_LIMIT = 500
@@ -110,9 +111,8 @@ def login_lockout_record(*, request: HttpRequest, username: str) -> AuditEvent |
     ip_address = _normalised_ip(context.ip_address)
     username = printable(username)[:LOCKOUT_USERNAME_LIMIT]
     now = timezone.now()
-    with transaction.atomic():
-        # Queued behind every other audited write, so two attempts cannot both open a window.
-        chain_head_lock()
+    # Queued behind every other audited write, so two attempts cannot both open a window.
+    with transaction.atomic(), chain_head_hold():
         open_windows = LoginLockoutWindow.objects.filter(
             started_at__gt=now - settings.AXES_COOLOFF_TIME
         )

@@ -1,12 +1,11 @@
 from dataclasses import dataclass, field
 
-from django.db import transaction
-
 from findings import seed
 from findings.models import Finding, Phase, Status, TacticalDocument
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.findings import finding_create
-from findings.services.signoffs import phase_gate_set, phases_lock
+from findings.services.protocol import phase_change
+from findings.services.signoffs import phase_gate_set
 
 
 @dataclass
@@ -27,10 +26,11 @@ def catalogue_load(*, context: ActionContext) -> CatalogueReport:
     """
     permission = permission_used(context, "findings.add_finding")
     report = CatalogueReport()
-    with transaction.atomic():
-        # Every phase up front: locking each finding's phase later, with the chain head held,
-        # would take the locks out of order. Phases created here are invisible to others.
-        phases_lock(Phase.objects.values_list("pk", flat=True))
+    # Every phase up front: locking each finding's phase later, with the chain head held,
+    # would take the locks out of order. Phases created here are invisible to others. Each
+    # finding's creation revalidates its own phase.
+    every_phase = Phase.objects.values_list("pk", flat=True)
+    with phase_change(phase_ids=every_phase, context=context, revalidate=False):
         phases = {fact.code: _phase(fact, context, permission, report) for fact in seed.PHASES}
         for code in seed.COMPLETED_FINDINGS:
             _finding(
@@ -115,13 +115,14 @@ def catalogue_object_save(
     model_name = obj._meta.model_name
     permission = permission_used(context, f"findings.{'add' if adding else 'change'}_{model_name}")
     obj.full_clean()
-    with transaction.atomic():
-        if isinstance(obj, Phase):
-            # A phase's gate and order decide whether the phases after it are locked.
-            phases_lock(Phase.objects.values_list("pk", flat=True))
+    # A phase's gate and order decide whether the phases after it are locked. A document's
+    # edits wait on the audit chain's head, as every audited write does, so its stored fields
+    # are read plainly.
+    phase_ids = Phase.objects.values_list("pk", flat=True) if isinstance(obj, Phase) else []
+    with phase_change(phase_ids=phase_ids, context=context, revalidate=False):
         before = None
         if not adding:
-            before = _field_values(type(obj).objects.select_for_update().get(pk=obj.pk))
+            before = _field_values(type(obj).objects.get(pk=obj.pk))
         after = _field_values(obj)
         changed = [name for name in after if before is None or before[name] != after[name]]
         if isinstance(obj, Phase) and not adding and "requires_signoff" in changed:
@@ -144,8 +145,8 @@ def catalogue_object_save(
 def catalogue_object_delete(*, obj: Phase | TacticalDocument, context: ActionContext) -> None:
     model_name = obj._meta.model_name
     permission = permission_used(context, f"findings.delete_{model_name}")
-    with transaction.atomic():
-        phases_lock([obj.pk if isinstance(obj, Phase) else obj.phase_id])
+    phase_id = obj.pk if isinstance(obj, Phase) else obj.phase_id
+    with phase_change(phase_ids=[phase_id], context=context, revalidate=False):
         audit_record(
             context=context,
             action=f"{model_name}.deleted",

@@ -3,8 +3,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from findings.audit_chain import chain_head_lock
-from findings.gates import phase_lock_for_item
 from findings.models import ChecklistItem, Signoff
 from findings.services.audit import (
     ActionContext,
@@ -14,7 +12,7 @@ from findings.services.audit import (
     permission_used,
 )
 from findings.services.errors import PhaseLocked, StaleVersion
-from findings.services.signoffs import phases_lock, signoffs_revalidate
+from findings.services.protocol import item_phase_change, phase_change
 
 EDITABLE_ITEM_FIELDS = ["section", "text", "position"]
 # A tick verified these; an item whose finding, wording or section changes must be verified again.
@@ -43,19 +41,14 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
         context, "findings.add_checklistitem" if adding else "findings.change_checklistitem"
     )
     item.full_clean(exclude=["finding"])
-    with transaction.atomic():
-        stored = None
-        if not adding:
-            stored = ChecklistItem.objects.select_related("finding").get(pk=item.pk)
-        phase_ids = [item.finding.phase_id, stored.finding.phase_id if stored else None]
-        phases_lock(phase_ids)
+    stored = None
+    if not adding:
+        stored = ChecklistItem.objects.select_related("finding").get(pk=item.pk)
+    phase_ids = [item.finding.phase_id, stored.finding.phase_id if stored else None]
+    with phase_change(phase_ids=phase_ids, context=context) as change:
         if stored is not None:
             # Read again under the locks: a tick may have landed while they were awaited.
-            stored = (
-                ChecklistItem.objects.select_for_update(of=("self",))
-                .select_related("finding")
-                .get(pk=item.pk)
-            )
+            stored = ChecklistItem.objects.select_related("finding").get(pk=item.pk)
             item.version = F("version") + 1
         before = _item_state(stored) if stored else None
         if stored is None or any(
@@ -74,7 +67,9 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
             ) from error
         item.refresh_from_db(fields=["version"])
         after = _item_state(item)
-        if before != after:
+        if before == after:
+            change.skip_revalidation()
+        else:
             moved = stored is not None and stored.finding_id != item.finding_id
             audit_record(
                 context=context,
@@ -85,7 +80,6 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
                 after=after,
                 finding=item.finding,
             )
-            signoffs_revalidate(phase_ids=phase_ids, context=context)
     return item
 
 
@@ -106,8 +100,7 @@ def _save_action(*, adding: bool, moved: bool) -> str:
 
 def checklist_item_delete(*, item: ChecklistItem, context: ActionContext) -> None:
     permission = permission_used(context, "findings.delete_checklistitem")
-    with transaction.atomic():
-        phases_lock([item.finding.phase_id])
+    with phase_change(phase_ids=[item.finding.phase_id], context=context):
         audit_record(
             context=context,
             action="checklist_item.deleted",
@@ -122,7 +115,6 @@ def checklist_item_delete(*, item: ChecklistItem, context: ActionContext) -> Non
             finding=item.finding,
         )
         item.delete()
-        signoffs_revalidate(phase_ids=[item.finding.phase_id], context=context)
 
 
 def checklist_item_set(
@@ -135,9 +127,15 @@ def checklist_item_set(
     Raises PermissionDenied, ChecklistItem.DoesNotExist, PhaseLocked or StaleVersion.
     """
     permission = permission_used(context, "findings.tick_checklistitem")
-    with transaction.atomic():
-        item = _locked_item(item_id)
-        chain_head_lock()
+    with item_phase_change(item_id=item_id, items=_items_to_tick(), context=context) as change:
+        item = change.item
+        lock_reason = change.lock_reason(item.finding.phase_id)
+        if lock_reason:
+            raise PhaseLocked(
+                f"{item.finding.code} cannot be changed. {lock_reason}", [lock_reason], current=item
+            )
+        if not item.signoff_stands or item.checked == checked:
+            change.skip_revalidation()
         if item.checked == checked:
             return item
         if item.version != expected_version:
@@ -157,39 +155,17 @@ def checklist_item_set(
             after={"checked": item.checked, "version": item.version},
             finding=item.finding,
         )
-        if item.signoff_stands:
-            signoffs_revalidate(phase_ids=[item.finding.phase_id], context=context)
     return item
 
 
-def _locked_item(item_id: int) -> ChecklistItem:
-    """The item, read after locking its phase's row, as every change of a phase's content does.
+def _items_to_tick():
+    """Items with `signoff_stands`: whether a signoff of the phase stands, for revalidation.
 
-    Every writer of a phase's items holds that lock, so the item cannot change under us. Should
-    an admin move the finding to another phase between the lock and the read, the lock is taken
-    again for the new one; a finding outside every phase has no lock to take. The item comes
-    with `signoff_stands`: whether its phase has an active signoff for the change to revalidate.
-    Raises ChecklistItem.DoesNotExist or PhaseLocked.
+    Read under the phase's lock, which signing needs too, so none can appear afterwards.
     """
-    while True:
-        lock = phase_lock_for_item(item_id)
-        # Read in a statement of its own after the lock, so it sees a signoff that committed while
-        # the lock was awaited; signing needs the lock, so none can appear from now on.
-        item = (
-            ChecklistItem.objects.select_related("finding__phase", "checked_by")
-            .annotate(
-                signoff_stands=Exists(
-                    Signoff.objects.active().filter(phase=OuterRef("finding__phase"))
-                )
-            )
-            .get(pk=item_id)
-        )
-        if item.finding.phase_id == (lock.phase_id if lock is not None else None):
-            break
-    if lock is not None and lock.reason:
-        code = item.finding.code
-        raise PhaseLocked(f"{code} cannot be changed. {lock.reason}", [lock.reason])
-    return item
+    return ChecklistItem.objects.select_related("finding__phase", "checked_by").annotate(
+        signoff_stands=Exists(Signoff.objects.active().filter(phase=OuterRef("finding__phase")))
+    )
 
 
 def _changed_since_message(item: ChecklistItem) -> str:

@@ -1,48 +1,15 @@
-from collections import deque
-
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 
 from findings.models import ChecklistItem, Dependency, Finding, cycle_message
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
-from findings.services.signoffs import phases_lock, signoffs_revalidate
+from findings.services.protocol import phase_change
 
 DEPENDENCY_ITEM_TEMPLATE = next(
     text for _, text in STANDARD_CHECKLIST if DEPENDENCY_PLACEHOLDER in text
 )
 NO_DEPENDENCIES = "no other findings"
-
-
-def cycle_through(*, finding_id: int, depends_on_id: int) -> list[str]:
-    """The codes along the cycle that `finding depends on depends_on` would close, or [].
-
-    The path runs finding → depends_on → … → finding, following existing dependencies.
-    """
-    edges: dict[int, list[int]] = {}
-    for source, target in Dependency.objects.values_list("finding_id", "depends_on_id"):
-        edges.setdefault(source, []).append(target)
-    came_from = {depends_on_id: None}
-    queue = deque([depends_on_id])
-    while queue:
-        current = queue.popleft()
-        if current == finding_id:
-            break
-        for following in edges.get(current, ()):
-            if following not in came_from:
-                came_from[following] = current
-                queue.append(following)
-    else:
-        return []
-    path = [finding_id]
-    step = came_from[finding_id]
-    while step is not None:
-        path.append(step)
-        step = came_from[step]
-    path.append(finding_id)
-    path.reverse()
-    codes = dict(Finding.objects.filter(pk__in=path).values_list("pk", "code"))
-    return [codes[pk] for pk in path]
 
 
 def dependency_text(codes: list[str]) -> str:
@@ -61,14 +28,13 @@ def _serialise_dependency_writers() -> None:
 
 def dependency_add(*, finding: Finding, depends_on: Finding, context: ActionContext) -> Dependency:
     permission = permission_used(context, "findings.add_dependency")
-    with transaction.atomic():
-        phases_lock([finding.phase_id])
+    with phase_change(phase_ids=[finding.phase_id], context=context):
         _serialise_dependency_writers()
         if finding.pk == depends_on.pk:
             raise ValidationError("A finding cannot depend on itself.")
         if Dependency.objects.filter(finding=finding, depends_on=depends_on).exists():
             raise ValidationError(f"{finding.code} already depends on {depends_on.code}.")
-        cycle = cycle_through(finding_id=finding.pk, depends_on_id=depends_on.pk)
+        cycle = Dependency.objects.cycle_through(finding_id=finding.pk, depends_on_id=depends_on.pk)
         if cycle:
             raise ValidationError(cycle_message(cycle))
         dependency = Dependency.objects.create(finding=finding, depends_on=depends_on)
@@ -81,15 +47,13 @@ def dependency_add(*, finding: Finding, depends_on: Finding, context: ActionCont
             finding=finding,
         )
         _rewrite_dependency_item(finding=finding, context=context, permission=permission)
-        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return dependency
 
 
 def dependency_remove(*, dependency: Dependency, context: ActionContext) -> None:
     permission = permission_used(context, "findings.delete_dependency")
-    with transaction.atomic():
-        finding = dependency.finding
-        phases_lock([finding.phase_id])
+    finding = dependency.finding
+    with phase_change(phase_ids=[finding.phase_id], context=context):
         audit_record(
             context=context,
             action="dependency.removed",
@@ -100,13 +64,13 @@ def dependency_remove(*, dependency: Dependency, context: ActionContext) -> None
         )
         dependency.delete()
         _rewrite_dependency_item(finding=finding, context=context, permission=permission)
-        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
 
 
 def _rewrite_dependency_item(*, finding: Finding, context: ActionContext, permission: str) -> None:
     """Name the finding's current dependencies in its standard integration item.
 
-    A tick on that item verified the old list, so a changed list unticks it.
+    A tick on that item verified the old list, so a changed list unticks it. The caller holds
+    the protocol's locks, which every writer of the items takes, so they are read plainly.
     """
     codes = list(
         finding.dependency_links.order_by("depends_on__code").values_list(
@@ -114,9 +78,7 @@ def _rewrite_dependency_item(*, finding: Finding, context: ActionContext, permis
         )
     )
     new_text = dependency_text(codes)
-    for item in ChecklistItem.objects.select_for_update().filter(
-        finding=finding, names_dependencies=True
-    ):
+    for item in ChecklistItem.objects.filter(finding=finding, names_dependencies=True):
         if item.text == new_text:
             continue
         before = {"text": item.text, "checked": item.checked}

@@ -1,14 +1,13 @@
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F
 
 from findings.models import ChecklistItem, Finding, Status
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.dependencies import dependency_add, dependency_text
-from findings.services.signoffs import phases_lock, signoffs_revalidate
+from findings.services.protocol import phase_change
 from findings.services.status import finding_save_problems
 
 AUDITED_FINDING_FIELDS = [
@@ -51,8 +50,8 @@ def finding_create(
     statuses are reached only through the lifecycle. Raises ValidationError.
     """
     permission = permission_used(context, "findings.add_finding")
-    with transaction.atomic():
-        phases_lock([fields.get("phase_id") or getattr(fields.get("phase"), "pk", None)])
+    phase_id = fields.get("phase_id") or getattr(fields.get("phase"), "pk", None)
+    with phase_change(phase_ids=[phase_id], context=context):
         finding = Finding(**fields)
         normalise_line_breaks(finding)
         finding.full_clean()
@@ -70,7 +69,6 @@ def finding_create(
             dependency_add(finding=finding, depends_on=dependency, context=context)
         if finding.status != Status.COMPLETED:
             _create_standard_checklist(finding)
-        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return finding
 
 
@@ -102,13 +100,15 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
     permission = permission_used(context, "findings.change_finding")
     normalise_line_breaks(finding)
     finding.full_clean()
-    with transaction.atomic():
-        stored_phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding.pk)
-        phases_lock([stored_phase_id, finding.phase_id])
-        stored = Finding.objects.select_for_update().get(pk=finding.pk)
+    stored_phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding.pk)
+    phase_ids = [stored_phase_id, finding.phase_id]
+    with phase_change(phase_ids=phase_ids, context=context) as change:
+        stored = Finding.objects.get(pk=finding.pk)
+        change.also_changes(stored.phase_id)
         before, after = finding_snapshot(stored), finding_snapshot(finding)
         changed = [name for name in AUDITED_FINDING_FIELDS if before[name] != after[name]]
         if not changed:
+            change.skip_revalidation()
             return finding
         _refuse_problems(finding_save_problems(stored=stored, finding=finding))
         finding.version = F("version") + 1
@@ -123,15 +123,13 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
             after={name: after[name] for name in changed},
             finding=finding,
         )
-        signoffs_revalidate(phase_ids=[stored.phase_id, finding.phase_id], context=context)
     return finding
 
 
 def finding_delete(*, finding: Finding, context: ActionContext) -> None:
     """Delete a finding with its checklist and its own dependencies; its history stays."""
     permission = permission_used(context, "findings.delete_finding")
-    with transaction.atomic():
-        phases_lock([finding.phase_id])
+    with phase_change(phase_ids=[finding.phase_id], context=context):
         audit_record(
             context=context,
             action="finding.deleted",
@@ -140,6 +138,4 @@ def finding_delete(*, finding: Finding, context: ActionContext) -> None:
             before=finding_snapshot(finding),
             finding=finding,
         )
-        phase_id = finding.phase_id
         finding.delete()
-        signoffs_revalidate(phase_ids=[phase_id], context=context)

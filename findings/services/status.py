@@ -1,11 +1,9 @@
 """The finding lifecycle: planned → in progress → in review → done, and back one step."""
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from findings.audit_chain import chain_head_lock
-from findings.gates import FINISHED, lock_reason_for, phase_lock_for_change
+from findings.gates import FINISHED, lock_reason_for
 from findings.models import ChecklistItem, Dependency, Finding, Status
 from findings.services.audit import (
     ActionContext,
@@ -15,7 +13,7 @@ from findings.services.audit import (
     permission_used,
 )
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
-from findings.services.signoffs import signoffs_revalidate
+from findings.services.protocol import phase_change
 
 FORWARD = {
     Status.PLANNED: Status.IN_PROGRESS,
@@ -116,21 +114,28 @@ def finding_status_set(
     Raises PermissionDenied, Finding.DoesNotExist, PhaseLocked, StaleVersion or Refused.
     """
     permission = permission_used(context, "findings.change_finding_status")
-    with transaction.atomic():
-        phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding_id)
-        lock_reason = phase_lock_for_change(phase_id)
-        chain_head_lock()
-        finding = Finding.objects.select_for_update().get(pk=finding_id)
+    phase_id = Finding.objects.values_list("phase_id", flat=True).get(pk=finding_id)
+    with phase_change(phase_ids=[phase_id], context=context) as change:
+        finding = Finding.objects.get(pk=finding_id)
+        change.also_changes(finding.phase_id)
+        lock_reason = change.lock_reason(phase_id)
         if lock_reason:
-            raise PhaseLocked(f"{finding.code} cannot be changed. {lock_reason}", [lock_reason])
+            raise PhaseLocked(
+                f"{finding.code} cannot be changed. {lock_reason}",
+                [lock_reason],
+                current=finding,
+            )
         if finding.status == target:
+            change.skip_revalidation()
             return finding
         if finding.version != expected_version:
             raise StaleVersion(_changed_since_message(finding), current=finding)
         blockers = transition_blockers(finding, target)
         if blockers:
             target_name = Status(target).label.lower() if target in Status.values else target
-            raise Refused(f"{finding.code} cannot move to {target_name}.", blockers)
+            raise Refused(
+                f"{finding.code} cannot move to {target_name}.", blockers, current=finding
+            )
         before = {"status": finding.status, "version": finding.version}
         Finding.objects.filter(pk=finding.pk).update(
             status=target, version=F("version") + 1, updated_at=timezone.now()
@@ -145,7 +150,6 @@ def finding_status_set(
             after={"status": finding.status, "version": finding.version},
             finding=finding,
         )
-        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return finding
 
 

@@ -1,14 +1,11 @@
-from http import HTTPStatus
-
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from findings.forms import ChecklistTickForm, StatusChangeForm, form_errors_sentence
-from findings.gates import FINISHED
+from findings.gates import FINISHED, lock_reason_for
 from findings.models import ChecklistItem, ChecklistSection, Finding, Status
 from findings.selectors import finding_history, phase_card_for, phase_progress
 from findings.services.audit import ActionContext, missing_permission_message
@@ -16,6 +13,7 @@ from findings.services.checklist import checklist_item_set
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
 from findings.services.status import allowed_targets, finding_status_set, transition_blockers
 from findings.views.access import permission_needed
+from findings.views.refusals import Refusal, refusal_response
 
 PAGE = "findings/finding_detail.html"
 TICK_PERMISSION = "findings.tick_checklistitem"
@@ -41,14 +39,16 @@ def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 @permission_needed("findings.view_finding")
 def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
-    # The item is loaded by the service, under its phase's lock; a refusal loads it to redraw it.
+    # The item is loaded by the service, under its phase's lock; a refusal loads it to redraw it
+    # only when the service did not read it.
     if not request.user.has_perm(TICK_PERMISSION):
-        message = missing_permission_message(TICK_PERMISSION)
-        return _refuse_tick(request, item_id, HTTPStatus.FORBIDDEN, message)
+        return _refuse_tick(
+            request, item_id, PermissionDenied(missing_permission_message(TICK_PERMISSION))
+        )
     form = ChecklistTickForm(request.POST)
     if not form.is_valid():
         message = f"The tick was not understood. {form_errors_sentence(form)}"
-        return _refuse_tick(request, item_id, HTTPStatus.BAD_REQUEST, message)
+        return _refuse_tick(request, item_id, BadRequest(message))
     try:
         item = checklist_item_set(
             item_id=item_id,
@@ -58,12 +58,8 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
         )
     except ChecklistItem.DoesNotExist as unknown:
         raise Http404("No checklist item has this id.") from unknown
-    except PermissionDenied as refusal:
-        return _refuse_tick(request, item_id, HTTPStatus.FORBIDDEN, str(refusal))
-    except PhaseLocked as refusal:
-        return _refuse_tick(request, item_id, HTTPStatus.LOCKED, refusal.message)
-    except StaleVersion as refusal:
-        return _refuse_tick(request, item_id, HTTPStatus.CONFLICT, refusal.message)
+    except (PermissionDenied, PhaseLocked, StaleVersion) as refusal:
+        return _refuse_tick(request, item_id, refusal)
     if not request.htmx:
         return redirect(f"{item.finding.get_absolute_url()}#item-{item.pk}")
     try:
@@ -85,13 +81,12 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
 def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
     finding = _get_finding(code)
     if not request.user.has_perm(STATUS_PERMISSION):
-        return _refuse(
-            request, finding, HTTPStatus.FORBIDDEN, missing_permission_message(STATUS_PERMISSION)
-        )
+        refusal = PermissionDenied(missing_permission_message(STATUS_PERMISSION))
+        return _refuse_status(request, finding, refusal)
     form = StatusChangeForm(request.POST)
     if not form.is_valid():
         message = f"The status change was not understood. {form_errors_sentence(form)}"
-        return _refuse(request, finding, HTTPStatus.BAD_REQUEST, message)
+        return _refuse_status(request, finding, BadRequest(message))
     try:
         moved = finding_status_set(
             finding_id=finding.pk,
@@ -99,15 +94,8 @@ def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
             expected_version=form.cleaned_data["version"],
             context=ActionContext.from_request(request),
         )
-    except PermissionDenied as refusal:
-        return _refuse(request, finding, HTTPStatus.FORBIDDEN, str(refusal))
-    except PhaseLocked as refusal:
-        return _refuse(request, finding, HTTPStatus.LOCKED, refusal.message)
-    except StaleVersion as refusal:
-        return _refuse(request, finding, HTTPStatus.CONFLICT, refusal.message)
-    except Refused as refusal:
-        message = f"{refusal.message} {' '.join(refusal.blockers)}"
-        return _refuse(request, finding, HTTPStatus.UNPROCESSABLE_ENTITY, message)
+    except (PermissionDenied, Refused, StaleVersion) as refusal:
+        return _refuse_status(request, finding, refusal)
     if not request.htmx:
         return redirect(finding.get_absolute_url())
     finding.status, finding.version = moved.status, moved.version
@@ -120,35 +108,68 @@ def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, f"{PAGE}#status-response", context)
 
 
-def _refuse_tick(
-    request: HttpRequest, item_id: int, status: HTTPStatus, message: str
-) -> HttpResponse:
-    item = get_object_or_404(ChecklistItem.objects.select_related("finding"), pk=item_id)
-    return _refuse(request, item.finding, status, message, item)
+def _refuse_tick(request: HttpRequest, item_id: int, refusal: Refusal) -> HttpResponse:
+    """Redraw the refused item from the service's read of it, or read it when there is none."""
+    item = getattr(refusal, "current", None)
+    if item is None:
+        item = get_object_or_404(
+            ChecklistItem.objects.select_related("finding__phase", "checked_by"), pk=item_id
+        )
+
+    def fragment_context(message: str) -> dict:
+        return {
+            "item": item,
+            "can_tick": _may_tick(request.user, item, refusal),
+            "item_error": message,
+        }
+
+    return refusal_response(
+        request,
+        refusal,
+        page=PAGE,
+        fragment="checklist-item",
+        fragment_context=fragment_context,
+        page_context=lambda: finding_page_context(_get_finding(item.finding.code), request.user),
+    )
 
 
-def _refuse(
-    request: HttpRequest,
-    finding: Finding,
-    status: HTTPStatus,
-    message: str,
-    item: ChecklistItem | None = None,
-) -> HttpResponse:
-    """Answer a refused change with the current state and the reason, changing nothing.
+def _may_tick(user, item: ChecklistItem, refusal: Refusal) -> bool:
+    """Whether the redrawn item's box stays enabled, reading the phase's lock only if needed."""
+    if isinstance(refusal, PermissionDenied | PhaseLocked) or not user.has_perm(TICK_PERMISSION):
+        return False
+    # A stale version is found after the service found the phase unlocked.
+    return isinstance(refusal, StaleVersion) or not lock_reason_for(item.finding.phase)
 
-    HTMX gets the fragment it asked to swap, showing the message beside it; a plain form post
-    gets the whole page with the message at the top.
-    """
-    context = finding_page_context(_get_finding(finding.code), request.user)
-    if request.htmx and item is not None:
-        current = next((i for i in context["items"] if i.pk == item.pk), item)
-        fragment = {**context, "item": current, "item_error": message}
-        return render(request, f"{PAGE}#checklist-item", fragment, status=status)
-    if request.htmx:
-        fragment = {**context, "status_error": message}
-        return render(request, f"{PAGE}#status-panel", fragment, status=status)
-    messages.error(request, message)
-    return render(request, PAGE, context, status=status)
+
+def _refuse_status(request: HttpRequest, finding: Finding, refusal: Refusal) -> HttpResponse:
+    """Redraw the status panel from the service's read of the finding, or the view's."""
+    current = getattr(refusal, "current", None) or finding
+
+    def fragment_context(message: str) -> dict:
+        if isinstance(refusal, PhaseLocked):
+            lock_reason = refusal.lock_reason
+        elif isinstance(refusal, Refused | StaleVersion):
+            # The service refuses these only after it found the phase unlocked.
+            lock_reason = ""
+        else:
+            lock_reason = lock_reason_for(finding.phase)
+        can_change_status = request.user.has_perm(STATUS_PERMISSION) and not lock_reason
+        return {
+            "finding": current,
+            "lock_reason": lock_reason,
+            "can_change_status": can_change_status,
+            "status_targets": _status_targets(current) if can_change_status else [],
+            "status_error": message,
+        }
+
+    return refusal_response(
+        request,
+        refusal,
+        page=PAGE,
+        fragment="status-panel",
+        fragment_context=fragment_context,
+        page_context=lambda: finding_page_context(_get_finding(finding.code), request.user),
+    )
 
 
 def finding_page_context(finding: Finding, user) -> dict:

@@ -1,7 +1,5 @@
-from http import HTTPStatus
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,11 +9,11 @@ from findings.forms import RevokeSignoffForm, SignoffForm, form_errors_sentence
 from findings.gates import readiness_given
 from findings.models import Phase
 from findings.selectors import PhaseCard, phase_card_by_code, phase_card_for
+from findings.services.approval import content_changes
 from findings.services.audit import ActionContext
 from findings.services.errors import Refused
 from findings.services.signoffs import (
     SIGN_PERMISSION,
-    content_changes,
     content_fingerprint,
     phase_content,
     signing_problems,
@@ -23,6 +21,7 @@ from findings.services.signoffs import (
     signoff_sign,
 )
 from findings.views.access import permission_needed
+from findings.views.refusals import Refusal, refusal_response
 
 PAGE = "findings/phase_detail.html"
 
@@ -46,18 +45,15 @@ def phase_sign(request: HttpRequest, code: str) -> HttpResponse:
     phase = _get_phase(code)
     form = SignoffForm(request.POST)
     if not form.is_valid():
-        return _refuse(request, phase, HTTPStatus.BAD_REQUEST, form_errors_sentence(form), form)
+        return _refuse(request, phase, BadRequest(form_errors_sentence(form)), form)
     try:
         signoff_sign(
             phase_id=phase.pk,
             comment=form.cleaned_data["comment"],
             context=ActionContext.from_request(request),
         )
-    except PermissionDenied as refusal:
-        return _refuse(request, phase, HTTPStatus.FORBIDDEN, str(refusal), form)
-    except Refused as refusal:
-        message = " ".join([refusal.message, *refusal.blockers])
-        return _refuse(request, phase, HTTPStatus.UNPROCESSABLE_ENTITY, message, form)
+    except (PermissionDenied, Refused) as refusal:
+        return _refuse(request, phase, refusal, form)
     return _changed(request, phase, f"Phase {phase.code} is signed off.")
 
 
@@ -67,38 +63,43 @@ def phase_revoke(request: HttpRequest, code: str) -> HttpResponse:
     phase = _get_phase(code)
     form = RevokeSignoffForm(request.POST)
     if not form.is_valid():
-        return _refuse(request, phase, HTTPStatus.BAD_REQUEST, form_errors_sentence(form))
+        return _refuse(request, phase, BadRequest(form_errors_sentence(form)))
     try:
         signoff_revoke(
             phase_id=phase.pk,
             reason=form.cleaned_data["reason"],
             context=ActionContext.from_request(request),
         )
-    except PermissionDenied as refusal:
-        return _refuse(request, phase, HTTPStatus.FORBIDDEN, str(refusal))
-    except Refused as refusal:
-        return _refuse(request, phase, HTTPStatus.UNPROCESSABLE_ENTITY, refusal.message)
+    except (PermissionDenied, Refused) as refusal:
+        return _refuse(request, phase, refusal)
     return _changed(request, phase, f"The signoff of phase {phase.code} is revoked.")
 
 
 def _changed(request: HttpRequest, phase: Phase, message: str) -> HttpResponse:
     if not request.htmx:
         messages.success(request, message)
-        return redirect(f"/phases/{phase.code}/")
+        return redirect("phase_detail", code=phase.code)
     context = {**phase_page_context(phase, request.user), "gate_message": message}
     return render(request, f"{PAGE}#phase-gate", context)
 
 
-def _refuse(request, phase: Phase, status: HTTPStatus, message: str, sign_form=None):
-    context = phase_page_context(phase, request.user)
-    if sign_form is not None:
-        context["sign_form"] = sign_form
-    if request.htmx:
-        return render(
-            request, f"{PAGE}#phase-gate", {**context, "gate_error": message}, status=status
-        )
-    messages.error(request, message)
-    return render(request, PAGE, context, status=status)
+def _refuse(
+    request: HttpRequest, phase: Phase, refusal: Refusal, sign_form: SignoffForm | None = None
+) -> HttpResponse:
+    def page_context() -> dict:
+        context = phase_page_context(phase, request.user)
+        if sign_form is not None:
+            context["sign_form"] = sign_form
+        return context
+
+    return refusal_response(
+        request,
+        refusal,
+        page=PAGE,
+        fragment="phase-gate",
+        fragment_context=lambda message: {**page_context(), "gate_error": message},
+        page_context=page_context,
+    )
 
 
 def phase_page_context(phase: Phase, user, card: PhaseCard | None = None) -> dict:
@@ -117,6 +118,7 @@ def phase_page_context(phase: Phase, user, card: PhaseCard | None = None) -> dic
     current_fingerprint = content_fingerprint(current_content)
     may_sign = user.has_perm(SIGN_PERMISSION)
     signing_refusals = signing_problems(phase=phase, user=user) if may_sign else []
+    gate = readiness.gate_state(phase, signoff=signoff, signing_problems=signing_refusals)
     return {
         "phase": phase,
         "card": card,
@@ -132,11 +134,7 @@ def phase_page_context(phase: Phase, user, card: PhaseCard | None = None) -> dic
         "content_changes": content_changes(signoff.approved_content, current_content)
         if signoff is not None
         else [],
-        "can_sign": phase.requires_signoff
-        and signoff is None
-        and may_sign
-        and readiness.is_ready
-        and not signing_refusals,
+        "can_sign": may_sign and gate.may_sign,
         "signing_refusals": signing_refusals,
         "can_revoke": signoff is not None and may_sign,
         "sign_form": SignoffForm(),

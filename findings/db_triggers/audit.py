@@ -1,4 +1,4 @@
-"""The database triggers that keep audit rows append-only, whatever client connects.
+"""The triggers that keep audit rows append-only, whatever client connects.
 
 UPDATE is always refused. DELETE (and TRUNCATE on PostgreSQL) is refused unless the session has
 been allowed to purge, which only `manage.py flush` does (findings.audit_chain); on PostgreSQL
