@@ -344,7 +344,7 @@ class PhaseProgress(models.Model):
     Only the database triggers of migration 0003 write these rows, on every change of findings,
     checklist items, dependencies and phases, so the figures hold whichever way rows change. On
     SQLite a table rebuild by a later migration of those tables would drop the triggers, and
-    tests/test_phase_progress.py would fail.
+    tests/services/test_phase_progress.py would fail.
     """
 
     phase = models.OneToOneField(
@@ -509,7 +509,8 @@ class AuditChainHead(models.Model):
 
 class AuditEvent(models.Model):
     # Database triggers (migration 0002) refuse UPDATE and DELETE on these rows; on SQLite a table
-    # rebuild by a later migration would drop them, and tests/test_audit_triggers.py would fail.
+    # rebuild by a later migration would drop them, and tests/audit/test_audit_triggers.py would
+    # fail.
     sequence = models.BigIntegerField(unique=True)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)

@@ -2,7 +2,8 @@
 
 Only what the seed states is written here. Where it is silent (a completed finding's title, the
 priority inside a phase's band, an effort estimate) the loader uses a placeholder an admin edits.
-tests/test_seed_catalogue.py reads the seed document itself and proves these facts match it.
+tests/services/test_seed_catalogue.py reads the seed document itself and proves these facts match
+it.
 """
 
 from dataclasses import dataclass

@@ -11,7 +11,8 @@ events onto the test's chain (after its personas' events) as audit_record would.
 costs some 1,300 queries, and about 690 tests need the catalogue. A test gets the copy inside its
 rolled-back transaction when none of the catalogue's rows exist yet; otherwise it loads for real:
 after rows of its own, and in transactional tests, whose commits and audit log lines are part of
-what they test. tests/test_catalogue_fixture.py holds the copy to a real load on both engines.
+what they test. tests/services/test_catalogue_fixture.py holds the copy to a real load on both
+engines.
 """
 
 import os

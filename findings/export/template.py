@@ -1,10 +1,11 @@
 """The seed's Enhanced Document Template, sections 1–6, as the skeleton every document starts from.
 
 The code blocks are copied from TACTICAL_DOCUMENT_GENERATION_PLAN.md (Enhanced Document
-Template and Real Database Testing Framework Integration); tests/test_export_template.py reads the
-seed and proves they still match it, line for line (the seed's whitespace-only lines are left
-blank here, as gofmt would leave them). `fill` puts what the database knows into the placeholders;
-the ones it cannot fill (`[EntityName]`, `[OperationName]`, ...) stay visible for QA to report.
+Template and Real Database Testing Framework Integration);
+tests/export/test_export_template.py reads the seed and proves they still match it, line for line
+(the seed's whitespace-only lines are left blank here, as gofmt would leave them). `fill` puts
+what the database knows into the placeholders; the ones it cannot fill (`[EntityName]`,
+`[OperationName]`, ...) stay visible for QA to report.
 """
 
 import re

@@ -1,7 +1,7 @@
 """checklist_item_set: ticking and unticking one item with optimistic locking and an audit trail.
 
-Phase locks are covered in tests/test_phase_locks.py and real concurrent calls in
-tests/test_concurrent_ticks.py; here every call comes from the test's own thread.
+Phase locks are covered in tests/services/test_phase_locks.py and real concurrent calls in
+tests/concurrency/test_concurrent_ticks.py; here every call comes from the test's own thread.
 """
 
 import pytest

@@ -372,7 +372,7 @@ def test_it_sanitises_even_text_already_marked_safe():
 
 
 def test_it_keeps_mark_safe_in_one_place():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     offenders = [
         str(path.relative_to(root))
         for folder in ("findings", "domainflow")

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from findings.models import Finding
-from tests.test_fuzz_post_endpoints import (
+from tests.security.fuzzing import (
     HOSTILE,
     TEXT,
     assert_no_server_error,

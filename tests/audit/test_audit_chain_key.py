@@ -22,7 +22,7 @@ from findings.models import AuditChainHead, AuditEvent, Phase
 from findings.services.audit import ActionContext, audit_record
 from tests.database_roles import as_owner
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 keys_migration = importlib.import_module("findings.migrations.0004_audit_chain_keys")
 
 pytestmark = pytest.mark.usefixtures("as_app_role")

@@ -10,7 +10,7 @@ from findings.export.documents import document_markdown
 from findings.export.snapshot import snapshot_load
 
 GOLDEN = Path(__file__).parent / "golden" / "SI-001_TACTICAL_PLAN.md"
-REGENERATE = "REGENERATE_GOLDEN=1 SECRET_KEY=x .venv/bin/pytest tests/test_export_golden.py"
+REGENERATE = "REGENERATE_GOLDEN=1 SECRET_KEY=x .venv/bin/pytest tests/export/test_export_golden.py"
 
 
 def rendered(file_name: str) -> str:

@@ -1,8 +1,8 @@
 """XSS payloads written into every user-editable text render inert on every page that shows them.
 
-tests/test_markdown.py checks the renderer in isolation; this module checks the pages a browser
-gets: each payload is stored through the same paths a real user has (the finding services and the
-admin's change form), every page that shows the field is fetched, and its HTML is parsed and
+tests/export/test_markdown.py checks the renderer in isolation; this module checks the pages a
+browser gets: each payload is stored through the same paths a real user has (the finding services
+and the admin's change form), every page that shows the field is fetched, and its HTML is parsed and
 judged structurally, so a payload that survives in any template, table cell, audit entry or
 exported document preview fails here.
 """
@@ -333,7 +333,8 @@ def test_it_renders_payloads_in_the_title_inert(admin_client, si_001, admin_cont
     for index, payload in enumerate(XSS_PAYLOADS):
         finding = Finding.objects.get(pk=si_001.pk)
         # A title is one line (its validation refuses line breaks): a payload's breaks become
-        # spaces. tests/test_export_escaping.py stores titles with line breaks behind its back.
+        # spaces. tests/export/test_export_escaping.py stores titles with line breaks behind its
+        # back.
         finding.title = f"{marker('title', index)} {' '.join(payload.split())}"
         finding_update(finding=finding, context=admin_context)
 
