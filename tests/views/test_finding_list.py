@@ -1,7 +1,5 @@
 """The findings table at /findings/: access, filters, sorting, paging, HTMX and query count."""
 
-import re
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -16,6 +14,7 @@ from findings.models import (
     Status,
 )
 from findings.services.dependencies import dependency_add
+from tests.views.finding_table import codes_in
 
 # Session, user, the user's permissions (own and groups' in one), phase locks, phase and owner
 # choices, the row count and the rows.
@@ -23,27 +22,8 @@ FULL_PAGE_QUERIES = 8
 SEVEN_COMPLETED = ["BF-001", "BF-003", "BF-004", "BF-005", "BL-002", "BL-008", "SI-003"]
 
 
-def codes_in(response) -> list[str]:
-    """The finding codes of the table's rows, in the order shown."""
-    return re.findall(r'href="/findings/([A-Z]{2}-\d{3})/"', response.content.decode())
-
-
 def planned_codes() -> list[str]:
     return list(Finding.objects.filter(status=Status.PLANNED).values_list("code", flat=True))
-
-
-@pytest.fixture
-def varied(catalogue):
-    """Give the seeded findings different owners, efforts, progress and statuses to sort by."""
-    users = get_user_model().objects
-    Finding.objects.filter(code="SI-004").update(owner=users.create_user("amy"))
-    Finding.objects.filter(code="BL-009").update(owner=users.create_user("zed"))
-    Finding.objects.filter(code="BL-004").update(effort_min_days=2, effort_max_days=3)
-    Finding.objects.filter(code="SI-002").update(effort_min_days=5, effort_max_days=8)
-    Finding.objects.filter(code="SI-005").update(status=Status.IN_REVIEW)
-    ChecklistItem.objects.filter(finding__code="SI-006", position=1).update(
-        checked=True, checked_at=timezone.now()
-    )
 
 
 def add_generated_findings(count: int) -> None:
@@ -260,83 +240,6 @@ def test_it_counts_a_done_dependency_as_finished(viewer_client, system_context):
     assert "SI-001" not in ready
 
 
-@pytest.mark.parametrize(
-    "sort, first",
-    [
-        ("code", "BF-001"),
-        ("-code", "SI-007"),
-        ("title", "BF-002"),
-        ("-title", "BL-001"),
-        ("phase", "BF-002"),
-        ("-phase", "BF-008"),
-        ("priority", "BF-002"),
-        ("-priority", "BF-008"),
-        ("status", "BF-002"),
-        ("-status", "BF-001"),
-        ("owner", "SI-004"),
-        ("-owner", "BL-009"),
-        ("checklist", "BF-002"),
-        ("-checklist", "SI-006"),
-        ("effort", "BL-004"),
-        ("-effort", "SI-002"),
-    ],
-)
-def test_it_sorts_by_every_column(viewer_client, varied, sort, first):
-    response = viewer_client.get(f"/findings/?sort={sort}")
-
-    assert response.status_code == 200
-    assert codes_in(response)[0] == first
-
-
-def test_it_puts_findings_without_a_value_last_whichever_way_it_sorts(viewer_client, varied):
-    ascending = codes_in(viewer_client.get("/findings/?sort=owner"))
-    descending = codes_in(viewer_client.get("/findings/?sort=-owner"))
-
-    assert ascending[:2] == ["SI-004", "BL-009"]
-    assert descending[:2] == ["BL-009", "SI-004"]
-
-
-def test_it_keeps_the_filters_in_the_sort_links(viewer_client):
-    content = viewer_client.get("/findings/?phase=2A").content.decode()
-
-    assert 'href="?phase=2A&amp;sort=title"' in content
-
-
-def header(content: str, name: str) -> str:
-    """The opening tag and link of a column header, found by its link text."""
-    end = content.index(f">{name}</a>")
-    return content[content.rindex("<th", 0, end) : end]
-
-
-def test_it_marks_the_sorted_column_ascending_for_assistive_technology(viewer_client):
-    content = viewer_client.get("/findings/").content.decode()
-
-    assert header(content, "Code") == (
-        '<th class="asc orderable" aria-sort="ascending">\n          <a href="?sort=-code"'
-    )
-    assert header(content, "Title") == '<th class="orderable">\n          <a href="?sort=title"'
-    assert content.count("aria-sort=") == 1
-
-
-def test_it_marks_a_descending_sort_and_offers_to_reverse_it(viewer_client):
-    content = viewer_client.get("/findings/?sort=-effort").content.decode()
-
-    assert header(content, "Effort") == (
-        '<th class="desc orderable" aria-sort="descending">\n          <a href="?sort=effort"'
-    )
-    assert 'aria-sort="ascending"' not in content
-    assert 'href="?sort=code"' in content
-
-
-def test_it_keeps_the_filters_and_the_sort_in_the_page_links(viewer_client):
-    content = viewer_client.get("/findings/?priority_unconfirmed=false&sort=-code").content.decode()
-    both = viewer_client.get("/findings/?priority=&sort=-code").content.decode()
-
-    assert '<ul class="pagination">' not in content
-    assert '<li class="active">' in both
-    assert 'href="?priority=&amp;sort=-code&amp;page=2">next</a>' in both
-
-
 def test_it_says_so_when_no_finding_matches(viewer_client):
     content = viewer_client.get("/findings/?q=nothing-like-this").content.decode()
 
@@ -378,37 +281,6 @@ def test_it_marks_a_filter_it_does_not_understand_as_invalid(viewer_client):
         '<select name="status" aria-describedby="id_status_error" aria-invalid="true" '
         'id="id_status">'
     ) in content
-
-
-def test_it_pages_25_findings_at_a_time(viewer_client):
-    response = viewer_client.get("/findings/?page=2")
-
-    assert codes_in(response) == ["SI-003", "SI-004", "SI-005", "SI-006", "SI-007"]
-    assert "Findings 26–30 of 30" in response.content.decode()
-
-
-def test_it_ignores_a_requested_page_size(viewer_client):
-    assert len(codes_in(viewer_client.get("/findings/?per_page=1000"))) == 25
-    assert len(codes_in(viewer_client.get("/findings/?per_page=-5"))) == 25
-
-
-@pytest.mark.parametrize("page, expected_first", [("abc", "BF-001"), ("99", "SI-003")])
-def test_it_shows_the_nearest_page_for_a_page_that_does_not_exist(
-    viewer_client, page, expected_first
-):
-    response = viewer_client.get(f"/findings/?page={page}")
-
-    assert response.status_code == 200
-    assert codes_in(response)[0] == expected_first
-
-
-@pytest.mark.parametrize("page", ["٢", "２", "%2B2", "0_2"])
-def test_it_reads_a_page_number_only_in_the_digits_0_to_9(viewer_client, page):
-    # int() reads "٢" (Arabic-Indic two) as 2; such a page number is no number, as "abc" is.
-    response = viewer_client.get(f"/findings/?page={page}")
-
-    assert response.status_code == 200
-    assert codes_in(response) == codes_in(viewer_client.get("/findings/"))
 
 
 def test_it_refuses_filter_values_it_does_not_know_with_the_errors(viewer_client):

@@ -1,6 +1,7 @@
-"""The phase page `/phases/<code>/` and its two HTMX forms, `signoff/` and `signoff/revoke/`.
+"""The phase page `/phases/<code>/`: its findings, documents, blockers and signoff gate.
 
-The three views share one page and one gate fragment, so they are tested together here.
+Its two forms are tested in test_phase_sign.py and test_phase_revoke.py; the three views share
+one page and one gate fragment (tests/views/phase_gate.py).
 """
 
 import re
@@ -11,56 +12,21 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from findings.gates import phase_readiness
-from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
+from findings.models import ChecklistItem, Finding, Phase, Signoff, Status
 from findings.services.dependencies import dependency_add
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from tests.helpers import context_for
 from tests.phase_work import make_ready, move, tick
-
-COMMENT = "Ran every 2A migration & its rollback on a copy of production."
-REASON = "The SI-001 migration locks the accounts table for minutes."
-SIGN_FORM = 'action="/phases/2A/signoff/"'
-REVOKE_FORM = 'action="/phases/2A/signoff/revoke/"'
-OWNER_REASON = "You own SI-001 in this phase; someone else must sign it off."
-TICKER_REASON = "You ticked checklist items in this phase; with strict separation of duties"
-HTMX = {"HTTP_HX_REQUEST": "true"}
-SIGNOFF_ACTIONS = ["phase.signed_off", "phase.signoff_refused", "phase.signoff_revoked"]
-
-
-def item_of(code: str, position: int) -> ChecklistItem:
-    return ChecklistItem.objects.get(finding__code=code, position=position)
-
-
-def page(client, user, url: str = "/phases/2A/") -> str:
-    client.force_login(user)
-    response = client.get(url)
-    assert response.status_code == 200
-    return response.content.decode()
-
-
-def gate_of(html: str) -> str:
-    return html[html.index('<section id="phase-gate"') :]
-
-
-def signoff_events() -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(action__in=SIGNOFF_ACTIONS).order_by("id"))
-
-
-@pytest.fixture
-def phase_2a(catalogue) -> Phase:
-    return Phase.objects.get(code="2A")
-
-
-@pytest.fixture
-def ready_2a(phase_2a, reviewer) -> Phase:
-    make_ready(reviewer)
-    return phase_2a
-
-
-@pytest.fixture
-def signoff(ready_2a, lead) -> Signoff:
-    return signoff_sign(phase_id=ready_2a.pk, comment=COMMENT, context=context_for(lead))
-
+from tests.views.phase_gate import (
+    COMMENT,
+    OWNER_REASON,
+    REVOKE_FORM,
+    SIGN_FORM,
+    TICKER_REASON,
+    gate_of,
+    item_of,
+    page,
+)
 
 # GET /phases/<code>/
 
@@ -331,222 +297,3 @@ def test_its_query_count_does_not_grow_with_the_findings(client, catalogue, view
         counts[code] = len(queries)
 
     assert counts["2B"] == counts["2C"] == counts["2D"], counts
-
-
-# POST /phases/<code>/signoff/
-
-
-def test_it_signs_a_ready_phase_and_redirects_to_the_page(client, ready_2a, lead):
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
-
-    assert response.status_code == 302
-    assert response["Location"] == "/phases/2A/"
-    signoff = Signoff.objects.active().get()
-    assert (signoff.signed_by, signoff.comment) == (lead, COMMENT)
-    [event] = signoff_events()
-    assert (event.action, event.actor, event.permission) == (
-        "phase.signed_off",
-        lead,
-        "findings.sign_off_phase",
-    )
-    assert "Phase 2A is signed off." in client.get("/phases/2A/").content.decode()
-
-
-def test_it_answers_an_htmx_sign_with_the_gate_fragment(client, ready_2a, lead):
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/", {"comment": COMMENT}, **HTMX)
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert html.lstrip().startswith('<section id="phase-gate"')
-    assert "<html" not in html
-    assert "Phase 2A is signed off." in html
-    assert "Signed off by <strong>lead</strong>" in html
-    assert Signoff.objects.active().count() == 1
-
-
-@pytest.mark.parametrize(
-    "data", [{}, {"comment": ""}, {"comment": "  \n "}, {"comment": "x" * 2001}]
-)
-def test_it_refuses_a_missing_or_bad_comment_and_changes_nothing(client, ready_2a, lead, data):
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/", data)
-
-    assert response.status_code == 400
-    assert "comment:" in response.content.decode()
-    assert not Signoff.objects.exists()
-    assert signoff_events() == []
-
-
-@pytest.mark.parametrize("persona", ["viewer", "reviewer", "outsider"])
-def test_it_forbids_signing_to_users_without_the_permission(client, ready_2a, persona, request):
-    client.force_login(request.getfixturevalue(persona))
-
-    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
-
-    assert response.status_code == 403
-    assert not Signoff.objects.exists()
-    assert signoff_events() == []
-
-
-@pytest.mark.parametrize("persona", ["viewer", "reviewer"])
-def test_it_forbids_an_htmx_sign_to_users_without_the_permission(
-    client, ready_2a, persona, request
-):
-    client.force_login(request.getfixturevalue(persona))
-
-    response = client.post("/phases/2A/signoff/", {"comment": COMMENT}, **HTMX)
-
-    assert response.status_code == 403
-    assert 'role="alert"' in response.content.decode()
-    assert not Signoff.objects.exists()
-
-
-def test_it_refuses_an_owners_crafted_post_with_the_reason_and_audits_it(
-    client, phase_2a, reviewer, lead
-):
-    Finding.objects.filter(code="SI-001").update(owner=lead)
-    make_ready(reviewer)
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
-
-    assert response.status_code == 422
-    assert OWNER_REASON in response.content.decode()
-    assert not Signoff.objects.exists()
-    [event] = signoff_events()
-    assert (event.action, event.actor) == ("phase.signoff_refused", lead)
-
-
-def test_it_refuses_signing_a_phase_that_is_not_ready_naming_the_blockers(
-    client, ready_2a, reviewer, lead
-):
-    item = item_of("BF-002", 7)
-    tick(item, reviewer, checked=False)
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/", {"comment": COMMENT}, **HTMX)
-
-    assert response.status_code == 422
-    html = response.content.decode()
-    assert "Phase 2A is not ready to sign off." in html
-    assert escape(f"BF-002: “{item.text}” is not ticked.") in html
-    assert not Signoff.objects.exists()
-
-
-def test_it_refuses_a_second_signoff(client, signoff, admin_user):
-    client.force_login(admin_user)
-
-    response = client.post("/phases/2A/signoff/", {"comment": "Me too."})
-
-    assert response.status_code == 422
-    assert "Phase 2A is already signed off." in response.content.decode()
-    assert list(Signoff.objects.all()) == [signoff]
-
-
-def test_it_refuses_signing_a_phase_without_a_gate(client, catalogue, lead):
-    client.force_login(lead)
-
-    response = client.post("/phases/2B/signoff/", {"comment": COMMENT})
-
-    assert response.status_code == 422
-    assert "Phase 2B has no signoff gate." in response.content.decode()
-    assert not Signoff.objects.exists()
-
-
-def test_it_refuses_a_get_of_the_sign_endpoint(client, ready_2a, lead):
-    client.force_login(lead)
-
-    assert client.get("/phases/2A/signoff/").status_code == 405
-    assert not Signoff.objects.exists()
-
-
-def test_it_answers_404_when_signing_an_unknown_phase(client, catalogue, lead):
-    client.force_login(lead)
-
-    assert client.post("/phases/9Z/signoff/", {"comment": COMMENT}).status_code == 404
-
-
-def test_it_sends_an_anonymous_sign_to_log_in(client, ready_2a):
-    response = client.post("/phases/2A/signoff/", {"comment": COMMENT})
-
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
-    assert not Signoff.objects.exists()
-
-
-# POST /phases/<code>/signoff/revoke/
-
-
-def test_it_lets_a_lead_revoke_and_redirects_to_the_page(client, signoff, lead):
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON})
-
-    assert response.status_code == 302
-    assert response["Location"] == "/phases/2A/"
-    signoff.refresh_from_db()
-    assert (signoff.is_active, signoff.revoked_by, signoff.revoke_reason) == (False, lead, REASON)
-    assert [event.action for event in signoff_events()] == [
-        "phase.signed_off",
-        "phase.signoff_revoked",
-    ]
-    assert "The signoff of phase 2A is revoked." in client.get("/phases/2A/").content.decode()
-
-
-def test_it_answers_an_admins_htmx_revoke_with_the_gate_fragment(client, signoff, admin_user):
-    client.force_login(admin_user)
-
-    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON}, **HTMX)
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert html.lstrip().startswith('<section id="phase-gate"')
-    assert "The signoff of phase 2A is revoked." in html
-    assert "revoked by admin" in html
-    assert SIGN_FORM in html
-    assert not Signoff.objects.active().exists()
-
-
-@pytest.mark.parametrize("data", [{}, {"reason": ""}, {"reason": "   "}])
-def test_it_refuses_a_revocation_without_a_reason(client, signoff, lead, data):
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/revoke/", data)
-
-    assert response.status_code == 400
-    assert "reason:" in response.content.decode()
-    signoff.refresh_from_db()
-    assert signoff.is_active
-
-
-@pytest.mark.parametrize("persona", ["viewer", "reviewer", "outsider"])
-def test_it_forbids_revoking_to_users_without_the_permission(client, signoff, persona, request):
-    client.force_login(request.getfixturevalue(persona))
-
-    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON})
-
-    assert response.status_code == 403
-    signoff.refresh_from_db()
-    assert signoff.is_active
-
-
-def test_it_refuses_revoking_when_nothing_is_signed(client, phase_2a, lead):
-    client.force_login(lead)
-
-    response = client.post("/phases/2A/signoff/revoke/", {"reason": REASON})
-
-    assert response.status_code == 422
-    assert "Phase 2A has no active signoff to revoke." in response.content.decode()
-
-
-def test_it_refuses_a_get_of_the_revoke_endpoint(client, signoff, lead):
-    client.force_login(lead)
-
-    assert client.get("/phases/2A/signoff/revoke/").status_code == 405
-    signoff.refresh_from_db()
-    assert signoff.is_active
