@@ -36,6 +36,19 @@ class SaveRefused(Exception):
     """A refusal by the domain while the admin saves, which undoes the whole save."""
 
 
+class SaveRefusedMixin:
+    """Show a SaveRefused as the page's error message instead of a 500."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        # The domain refused a row the form let through: the admin's transaction is rolled back,
+        # finding included, and the page says so instead of "changed successfully".
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except SaveRefused as refusal:
+            messages.error(request, str(refusal))
+            return HttpResponseRedirect(request.path)
+
+
 class TolerantAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete widget, redisplaying a form whose value is not an id at all.
 
@@ -99,7 +112,7 @@ class DependencyInline(TolerantAutocompleteMixin, admin.TabularInline):
 
 
 @admin.register(Finding)
-class FindingAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+class FindingAdmin(SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin):
     form = FindingAdminForm
     list_display = ["code", "title", "phase", "priority", "priority_unconfirmed", "status", "owner"]
     list_filter = ["phase", "priority", "priority_unconfirmed", "status", "category"]
@@ -172,15 +185,6 @@ class FindingAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             save(formset, context)
         except (ValidationError, PermissionDenied) as error:
             raise SaveRefused(f"Nothing was saved: {'; '.join(_messages_of(error))}") from error
-
-    def changeform_view(self, request, *args, **kwargs):
-        # The domain refused a row the form let through: the admin's transaction is rolled back,
-        # finding included, and the page says so instead of "changed successfully".
-        try:
-            return super().changeform_view(request, *args, **kwargs)
-        except SaveRefused as refusal:
-            messages.error(request, str(refusal))
-            return HttpResponseRedirect(request.path)
 
 
 def _as_model_values(snapshot: dict) -> dict:
@@ -265,7 +269,7 @@ class DependencyAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+class ChecklistItemAdmin(SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display = ["finding", "position", "section", "text", "checked", "checked_by"]
     list_filter = ["section", "checked", "finding__phase"]
     list_select_related = ["finding", "checked_by"]
@@ -274,7 +278,10 @@ class ChecklistItemAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     autocomplete_fields = ["finding"]
 
     def save_model(self, request, obj, form, change):
-        checklist_item_save(item=obj, context=ActionContext.from_request(request))
+        try:
+            checklist_item_save(item=obj, context=ActionContext.from_request(request))
+        except ValidationError as error:
+            raise SaveRefused(f"Nothing was saved: {'; '.join(_messages_of(error))}") from error
 
     def delete_model(self, request, obj):
         checklist_item_delete(item=obj, context=ActionContext.from_request(request))

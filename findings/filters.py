@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_filters.widgets import BooleanWidget
 
-from findings.gates import FINISHED
+from findings.gates import FINISHED, unsigned_gates_before
 from findings.models import AuditEvent, Category, Dependency, Phase, Priority, Status
 
 SYSTEM_ACTOR = "system"
@@ -62,11 +62,14 @@ def start_of_day(day: date) -> datetime:
 
 
 def ready_to_start() -> Q:
-    """Planned findings whose every dependency is done or was completed before the plan."""
+    """Findings that may move to in progress now: planned, every dependency done or completed
+    before the plan, and their phase not locked by an unsigned gate before it.
+    """
     unfinished_dependency = Dependency.objects.filter(finding=OuterRef("pk")).exclude(
         depends_on__status__in=FINISHED
     )
-    return Q(status=Status.PLANNED) & ~Exists(unfinished_dependency)
+    locking_gate = unsigned_gates_before(OuterRef("phase__order"))
+    return Q(status=Status.PLANNED) & ~Exists(unfinished_dependency) & ~Exists(locking_gate)
 
 
 class FindingFilter(django_filters.FilterSet):

@@ -332,10 +332,59 @@ class Dependency(models.Model):
         )
         if cycle:
             raise ValidationError({"depends_on": cycle_message(cycle)})
+        problems = dependency_problems(finding=self.finding, depends_on=self.depends_on)
+        if problems:
+            raise ValidationError({"depends_on": problems})
 
 
 def cycle_message(cycle: list[str]) -> str:
     return "This dependency would make a cycle: " + " → ".join(cycle) + "."
+
+
+FUTURE_DEPENDENCY_RULE = (
+    "No dependency into the future: a finding may depend only on findings of its own phase, of "
+    "an earlier phase, or completed before the plan."
+)
+
+
+def depends_into_future(*, finding: Finding, depends_on: Finding) -> bool:
+    """Whether `finding` depending on `depends_on` would wait on a later phase.
+
+    Such a phase stays locked until the finding's own phase is signed off, which in turn waits
+    on the dependency: a deadlock. Each finding's phase is read, so select it beforehand.
+    """
+    if depends_on.phase_id is None:
+        return False
+    return finding.phase_id is None or depends_on.phase.order > finding.phase.order
+
+
+def _placed(finding: Finding) -> str:
+    if finding.phase_id is None:
+        return f"{finding.code}, completed before the plan,"
+    return f"{finding.code} in phase {finding.phase.code}"
+
+
+def future_dependency_message(*, finding: Finding, depends_on: Finding) -> str:
+    return f"{_placed(finding)} would depend on {_placed(depends_on)}. {FUTURE_DEPENDENCY_RULE}"
+
+
+def dependency_problems(*, finding: Finding, depends_on: Finding) -> list[str]:
+    """Why `finding` may not depend on `depends_on`, besides a cycle; empty when it may.
+
+    The phase sequence forbids a dependency into the future, and a done finding keeps meeting
+    its done gate, so it takes no unfinished dependency. The model's validation and the
+    dependency service both ask it.
+    """
+    problems = []
+    if depends_into_future(finding=finding, depends_on=depends_on):
+        problems.append(future_dependency_message(finding=finding, depends_on=depends_on))
+    if finding.status == Status.DONE and depends_on.status not in (Status.DONE, Status.COMPLETED):
+        problems.append(
+            f"{finding.code} is done, and a done finding depends only on finished findings; "
+            f"{depends_on.code} is {depends_on.get_status_display().lower()}. "
+            f"Move {finding.code} back to in review first."
+        )
+    return problems
 
 
 class PhaseProgress(models.Model):

@@ -3,7 +3,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from findings.models import ChecklistItem, Signoff
+from findings.models import ChecklistItem, Finding, Signoff, Status
 from findings.services.audit import (
     ActionContext,
     audit_record,
@@ -11,7 +11,7 @@ from findings.services.audit import (
     last_change_of,
     permission_used,
 )
-from findings.services.errors import PhaseLocked, StaleVersion
+from findings.services.errors import PhaseLocked, Refused, StaleVersion
 from findings.services.protocol import item_phase_change, phase_change
 
 EDITABLE_ITEM_FIELDS = ["section", "text", "position"]
@@ -34,7 +34,8 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
     An item that changes finding, wording or section loses its tick, since the tick verified the
     item as it was; a new item starts unticked, and the tick of an item edited otherwise is kept
     as stored, whatever `item` holds. A move between findings changes two phases' content, so it
-    takes both phases' locks and revalidates both phases' signoffs.
+    takes both phases' locks and revalidates both phases' signoffs. A done finding's checklist
+    stays ticked: a save that would leave it an unticked item is refused (ValidationError).
     """
     adding = item._state.adding
     permission = permission_used(
@@ -58,6 +59,11 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
         else:
             item.checked, item.checked_by_id = stored.checked, stored.checked_by_id
             item.checked_at = stored.checked_at
+        if not item.checked:
+            # Read under the phase's lock, which a move to done takes too.
+            finding = Finding.objects.only("code", "status").get(pk=item.finding_id)
+            if finding.status == Status.DONE:
+                raise ValidationError(done_stays_ticked_message(finding.code))
         try:
             with transaction.atomic():
                 item.save()
@@ -81,6 +87,14 @@ def checklist_item_save(*, item: ChecklistItem, context: ActionContext) -> Check
                 finding=item.finding,
             )
     return item
+
+
+def done_stays_ticked_message(code: str) -> str:
+    """Why a done finding's checklist cannot lose a tick, and the way forward."""
+    return (
+        f"{code} is done, so every item of its checklist stays ticked: "
+        f"move {code} back to in review first."
+    )
 
 
 def _item_state(item: ChecklistItem) -> dict:
@@ -124,7 +138,8 @@ def checklist_item_set(
 
     The request carries the desired state, never "toggle", so a retried or doubled click that
     asks for the state the item already has succeeds without a change.
-    Raises PermissionDenied, ChecklistItem.DoesNotExist, PhaseLocked or StaleVersion.
+    A done finding's items stay ticked: unticking one is refused until the finding moves back.
+    Raises PermissionDenied, ChecklistItem.DoesNotExist, PhaseLocked, Refused or StaleVersion.
     """
     permission = permission_used(context, "findings.tick_checklistitem")
     with item_phase_change(item_id=item_id, items=_items_to_tick(), context=context) as change:
@@ -138,6 +153,8 @@ def checklist_item_set(
             change.skip_revalidation()
         if item.checked == checked:
             return item
+        if not checked and item.finding.status == Status.DONE:
+            raise Refused(done_stays_ticked_message(item.finding.code), current=item)
         if item.version != expected_version:
             raise StaleVersion(_changed_since_message(item), current=item)
         before = {"checked": item.checked, "version": item.version}

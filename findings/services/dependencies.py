@@ -1,9 +1,18 @@
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from findings.models import ChecklistItem, Dependency, Finding, cycle_message
+from findings.models import (
+    ChecklistItem,
+    Dependency,
+    Finding,
+    Status,
+    cycle_message,
+    dependency_problems,
+)
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
+from findings.services.approval import signoffs_revalidate
 from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.services.checklist import done_stays_ticked_message
 from findings.services.protocol import phase_change
 
 DEPENDENCY_ITEM_TEMPLATE = next(
@@ -27,11 +36,25 @@ def _serialise_dependency_writers() -> None:
 
 
 def dependency_add(*, finding: Finding, depends_on: Finding, context: ActionContext) -> Dependency:
+    """Record that `finding` depends on `depends_on`, under the rules of dependency_problems.
+
+    Both findings' phases are locked, so neither can move to another phase meanwhile, and both
+    are read again under those locks. Raises ValidationError or PermissionDenied.
+    """
     permission = permission_used(context, "findings.add_dependency")
-    with phase_change(phase_ids=[finding.phase_id], context=context):
+    phase_ids = [finding.phase_id, depends_on.phase_id]
+    # The dependency's phase is locked only so that it cannot move; its content is unchanged,
+    # so only the finding's own phase is revalidated.
+    with phase_change(phase_ids=phase_ids, context=context, revalidate=False):
         _serialise_dependency_writers()
         if finding.pk == depends_on.pk:
             raise ValidationError("A finding cannot depend on itself.")
+        current = Finding.objects.select_related("phase").in_bulk([finding.pk, depends_on.pk])
+        problems = dependency_problems(
+            finding=current[finding.pk], depends_on=current[depends_on.pk]
+        )
+        if problems:
+            raise ValidationError(problems)
         if Dependency.objects.filter(finding=finding, depends_on=depends_on).exists():
             raise ValidationError(f"{finding.code} already depends on {depends_on.code}.")
         cycle = Dependency.objects.cycle_through(finding_id=finding.pk, depends_on_id=depends_on.pk)
@@ -47,6 +70,7 @@ def dependency_add(*, finding: Finding, depends_on: Finding, context: ActionCont
             finding=finding,
         )
         _rewrite_dependency_item(finding=finding, context=context, permission=permission)
+        signoffs_revalidate(phase_ids=[finding.phase_id], context=context)
     return dependency
 
 
@@ -81,6 +105,10 @@ def _rewrite_dependency_item(*, finding: Finding, context: ActionContext, permis
     for item in ChecklistItem.objects.filter(finding=finding, names_dependencies=True):
         if item.text == new_text:
             continue
+        # A done finding keeps every item ticked; its dependencies change only once it is back
+        # in review. The caller's transaction then rolls the whole change back.
+        if item.checked and Finding.objects.filter(pk=finding.pk, status=Status.DONE).exists():
+            raise ValidationError(done_stays_ticked_message(finding.code))
         before = {"text": item.text, "checked": item.checked}
         item.text = new_text
         item.checked, item.checked_by, item.checked_at = False, None, None

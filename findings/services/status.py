@@ -4,7 +4,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from findings.gates import FINISHED, lock_reason_for
-from findings.models import ChecklistItem, Dependency, Finding, Status
+from findings.models import (
+    ChecklistItem,
+    Dependency,
+    Finding,
+    Status,
+    depends_into_future,
+    future_dependency_message,
+)
 from findings.services.audit import (
     ActionContext,
     audit_record,
@@ -81,8 +88,10 @@ def finding_save_problems(*, stored: Finding | None, finding: Finding) -> dict[s
 
     `stored` is the finding as it is now, None for a new one. A move and a status change are
     judged by the phase the finding goes to, as a page would judge them there: a locked phase
-    takes no status change and no finding that is not planned. One query for the target phase's
-    lock when the finding moves or changes status, and the transition's own.
+    takes no status change and no finding that is not planned, and a move may not leave the
+    finding or one of its dependants depending on a later phase. One query for the target
+    phase's lock when the finding moves or changes status, the transition's own, and two for
+    the dependencies and dependants of a move.
     """
     if stored is None:
         return {} if finding.status in ENTRY_STATUSES else {"status": [ENTRY_RULE]}
@@ -103,7 +112,28 @@ def finding_save_problems(*, stored: Finding | None, finding: Finding) -> dict[s
             f"Only a planned finding may move into a locked phase, and {finding.code} would be "
             f"{status}. {lock_reason}"
         ]
+    if moved:
+        problems.setdefault("phase", []).extend(_future_dependencies_after_move(finding))
     return {field: messages for field, messages in problems.items() if messages}
+
+
+def _future_dependencies_after_move(finding: Finding) -> list[str]:
+    """Which of `finding`'s dependencies and dependants would wait on a later phase once it is
+    in its new phase, one message each. Two queries.
+    """
+    dependencies = Dependency.objects.filter(finding_id=finding.pk).select_related(
+        "depends_on__phase"
+    )
+    dependants = Dependency.objects.filter(depends_on_id=finding.pk).select_related(
+        "finding__phase"
+    )
+    pairs = [(finding, link.depends_on) for link in dependencies.order_by("depends_on__code")]
+    pairs += [(link.finding, finding) for link in dependants.order_by("finding__code")]
+    return [
+        future_dependency_message(finding=dependant, depends_on=dependency)
+        for dependant, dependency in pairs
+        if depends_into_future(finding=dependant, depends_on=dependency)
+    ]
 
 
 def finding_status_set(

@@ -7,8 +7,8 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from findings.filters import FindingFilter
-from findings.gates import lock_reasons, phases_with_signoff
-from findings.models import ChecklistItem, Finding
+from findings.gates import FINISHED, lock_reasons, phases_with_signoff
+from findings.models import ChecklistItem, Dependency, Finding
 from findings.tables import FindingTable
 
 LIST_FIELDS = (
@@ -65,6 +65,18 @@ def _checklist_count(**conditions) -> Coalesce:
     return Coalesce(Subquery(items, output_field=IntegerField()), 0)
 
 
+def _first_unfinished_dependency() -> Subquery:
+    # What a planned finding waits on, so the table says why it cannot start without a query
+    # per row.
+    unfinished = (
+        Dependency.objects.filter(finding=OuterRef("pk"))
+        .exclude(depends_on__status__in=FINISHED)
+        .order_by("depends_on__code")
+        .values("depends_on__code")
+    )
+    return Subquery(unfinished[:1])
+
+
 def finding_rows() -> QuerySet[Finding]:
     """Findings with what the table shows, and no more, in one query."""
     return (
@@ -73,6 +85,7 @@ def finding_rows() -> QuerySet[Finding]:
         .annotate(
             checklist_total=_checklist_count(),
             checklist_ticked=_checklist_count(checked=True),
+            waits_on=_first_unfinished_dependency(),
         )
         .order_by("code")
     )

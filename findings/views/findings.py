@@ -58,7 +58,7 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
         )
     except ChecklistItem.DoesNotExist as unknown:
         raise Http404("No checklist item has this id.") from unknown
-    except (PermissionDenied, PhaseLocked, StaleVersion) as refusal:
+    except (PermissionDenied, Refused, StaleVersion) as refusal:
         return _refuse_tick(request, item_id, refusal)
     if not request.htmx:
         return redirect(f"{item.finding.get_absolute_url()}#item-{item.pk}")
@@ -137,8 +137,8 @@ def _may_tick(user, item: ChecklistItem, refusal: Refusal) -> bool:
     """Whether the redrawn item's box stays enabled, reading the phase's lock only if needed."""
     if isinstance(refusal, PermissionDenied | PhaseLocked) or not user.has_perm(TICK_PERMISSION):
         return False
-    # A stale version is found after the service found the phase unlocked.
-    return isinstance(refusal, StaleVersion) or not lock_reason_for(item.finding.phase)
+    # The service refuses these only after it found the phase unlocked.
+    return isinstance(refusal, Refused | StaleVersion) or not lock_reason_for(item.finding.phase)
 
 
 def _refuse_status(request: HttpRequest, finding: Finding, refusal: Refusal) -> HttpResponse:

@@ -1,4 +1,4 @@
-"""The Phase 2A gate end to end: a reviewer finishes 2A, a lead signs it, an untick revokes it."""
+"""The Phase 2A gate end to end: a reviewer finishes 2A, a lead signs it, a reopening revokes it."""
 
 from playwright.sync_api import Page, expect
 
@@ -23,7 +23,7 @@ def finish_finding(page: Page, base_url: str, code: str) -> None:
         expect(page.get_by_role("heading", name=f"Status: {step.capitalize()}")).to_be_visible()
 
 
-def test_the_2a_gate_locks_2b_until_signed_and_an_untick_revokes_it(
+def test_the_2a_gate_locks_2b_until_signed_and_reopening_a_finding_revokes_it(
     logged_in_page, live_server, reviewer, lead, catalogue
 ):
     base_url = live_server.url
@@ -53,7 +53,10 @@ def test_the_2a_gate_locks_2b_until_signed_and_an_untick_revokes_it(
     expect(first_2b_item).to_be_checked()
     expect(reviewer_page.get_by_text("ticked by reviewer")).to_be_visible()
 
+    # A done finding keeps its items ticked: it goes back to in review first, then unticks.
     reviewer_page.goto(f"{base_url}/findings/SI-001/")
+    reviewer_page.get_by_role("button", name="Move to in review").click()
+    expect(reviewer_page.get_by_role("heading", name="Status: In review")).to_be_visible()
     first_2a_item = reviewer_page.locator(".checklist input[type=checkbox]").first
     # The box unticks in the browser at once; leave the page only once the server has answered.
     with reviewer_page.expect_response(lambda response: "/checklist/" in response.url):
@@ -64,7 +67,10 @@ def test_the_2a_gate_locks_2b_until_signed_and_an_untick_revokes_it(
     gate = reviewer_page.get_by_role("region", name="Signoff gate")
     expect(gate).to_contain_text("Not ready to sign off")
     expect(gate).to_contain_text("revoked automatically")
-    expect(gate).to_contain_text("“`go test ./... -race` passes with zero data races” unticked")
+    expect(gate).to_contain_text("SI-001: status done → in_review.")
+    expect(gate).to_contain_text(
+        "SI-001: “`go test ./... -race` passes with zero data races” is not"
+    )
 
     reviewer_page.goto(f"{base_url}/findings/BL-006/")
     expect(reviewer_page.get_by_role("note").first).to_contain_text(LOCKED_BY_2A)

@@ -148,7 +148,18 @@ def test_ten_leads_signing_at_once_leave_exactly_one_signoff(phase_2a, leads):
     assert not AuditEvent.objects.filter(action="phase.signoff_refused").exists()
 
 
+def set_status(finding_code: str, target: str, user_id: int, request_id: str) -> Finding:
+    finding = Finding.objects.get(code=finding_code)
+    return finding_status_set(
+        finding_id=finding.pk,
+        target=target,
+        expected_version=finding.version,
+        context=context_in_thread(user_id, request_id),
+    )
+
+
 def test_a_signoff_racing_an_untick_never_stands_over_an_unticked_item(phase_2a, reviewer, lead):
+    # A done finding's items stay ticked, so the untick comes after moving its finding back.
     item_ids = list(
         ChecklistItem.objects.filter(finding__phase=phase_2a).values_list("pk", flat=True)
     )
@@ -163,7 +174,7 @@ def test_a_signoff_racing_an_untick_never_stands_over_an_unticked_item(phase_2a,
         text = ChecklistItem.objects.values_list("text", flat=True).get(pk=item_id)
         code = ChecklistItem.objects.values_list("finding__code", flat=True).get(pk=item_id)
 
-        def work(index: int, item_id=item_id, delays=delays, round_number=round_number):
+        def work(index: int, item_id=item_id, code=code, delays=delays, round_number=round_number):
             time.sleep(delays[index])
             if index == 0:
                 try:
@@ -174,6 +185,7 @@ def test_a_signoff_racing_an_untick_never_stands_over_an_unticked_item(phase_2a,
                     ).pk
                 except Refused as refusal:
                     return refusal
+            set_status(code, Status.IN_REVIEW, reviewer.pk, f"reopen-{round_number}")
             return set_item(item_id, False, reviewer.pk, f"untick-{round_number}").checked
 
         signed, unticked = run_together(2, work)
@@ -183,21 +195,25 @@ def test_a_signoff_racing_an_untick_never_stands_over_an_unticked_item(phase_2a,
         assert unticked is False, context
         assert not signed_over_an_unticked_item(phase_2a), context
         if isinstance(signed, Refused):
-            # The untick came first: the sign saw it and named it.
+            # The reopening came first: the sign saw it, and the untick if that came first too.
             assert signed.message == "Phase 2A is not ready to sign off.", context
-            assert signed.blockers == [f"{code}: “{text}” is not ticked."], context
+            assert signed.blockers in (
+                [f"{code} is in review, not done."],
+                [f"{code} is in review, not done.", f"{code}: “{text}” is not ticked."],
+            ), context
             outcomes["untick first"] += 1
         else:
-            # The sign came first: the untick revoked it by itself.
+            # The sign came first: the reopening revoked it by itself.
             signoff = Signoff.objects.get(pk=signed)
             assert not signoff.is_active, context
             assert signoff.revoked_automatically, context
-            assert f"{code}: “{text}” unticked." in signoff.revoke_reason, context
+            assert f"{code}: status done → in_review." in signoff.revoke_reason, context
             outcomes["sign first"] += 1
 
-        # Reset: a re-tick restores the content but not the approval, so no signoff is left
-        # to revoke before the next round.
+        # Reset: a re-tick and done again restore the content but not the approval, so no
+        # signoff is left to revoke before the next round.
         set_item(item_id, True, reviewer.pk, f"retick-{round_number}")
+        set_status(code, Status.DONE, reviewer.pk, f"done-{round_number}")
         assert not Signoff.objects.active().exists(), context
 
     assert sum(outcomes.values()) == ROUNDS

@@ -6,6 +6,7 @@ revoke phase 2A's signoff, say what changed, audit it and lock phase 2B again.
 """
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from findings.models import AuditEvent, ChecklistItem, Dependency, Finding, Phase, Signoff, Status
 from findings.services.audit import ActionContext
@@ -13,9 +14,10 @@ from findings.services.checklist import (
     checklist_item_delete,
     checklist_item_save,
     checklist_item_set,
+    done_stays_ticked_message,
 )
 from findings.services.dependencies import dependency_add, dependency_remove
-from findings.services.errors import PhaseLocked
+from findings.services.errors import PhaseLocked, Refused
 from findings.services.findings import finding_create, finding_update
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from tests.admin_forms import form_data
@@ -90,12 +92,14 @@ def admin_client(client, admin_user, signoff):
     return client
 
 
-def test_an_untick_of_a_2a_item_revokes_the_signoff(signoff, reviewer):
-    item = item_of("SI-001", 3)
+def test_an_untick_of_a_2a_item_is_refused_and_the_signoff_stands(signoff, reviewer):
+    # Every finding of a signed phase is done, and a done finding's items stay ticked.
+    with pytest.raises(Refused):
+        tick(item_of("SI-001", 3), reviewer, checked=False)
 
-    tick(item, reviewer, checked=False)
-
-    assert_revoked_automatically(signoff, [f"SI-001: “{item.text}” unticked."], reviewer)
+    signoff.refresh_from_db()
+    assert signoff.is_active
+    assert auto_revocations() == []
 
 
 def test_reopening_a_done_2a_finding_revokes_the_signoff(signoff, reviewer):
@@ -104,35 +108,34 @@ def test_reopening_a_done_2a_finding_revokes_the_signoff(signoff, reviewer):
     assert_revoked_automatically(signoff, ["SI-002: status done → in_review."], reviewer)
 
 
-def test_a_new_dependency_of_a_2a_finding_revokes_the_signoff(signoff, admin_user):
-    si_001 = Finding.objects.get(code="SI-001")
-    position = ChecklistItem.objects.get(finding=si_001, names_dependencies=True).position
+def test_a_new_dependency_of_a_signed_2a_finding_is_refused_and_the_signoff_stands(
+    signoff, admin_user
+):
+    # Every finding of a signed phase is done, and a done finding's dependencies change only
+    # once it is back in review, which revokes the signoff by itself.
+    with pytest.raises(ValidationError) as raised:
+        dependency_add(
+            finding=Finding.objects.get(code="SI-001"),
+            depends_on=Finding.objects.get(code="BF-003"),
+            context=context_for(admin_user),
+        )
 
-    dependency_add(
-        finding=si_001,
-        depends_on=Finding.objects.get(code="BF-003"),
-        context=context_for(admin_user),
-    )
-
-    assert_revoked_automatically(
-        signoff,
-        [
-            "SI-001: dependencies BF-001, BL-002 → BF-001, BF-003, BL-002.",
-            f"SI-001: checklist item {position} edited.",
-        ],
-        admin_user,
-    )
+    assert raised.value.messages == [done_stays_ticked_message("SI-001")]
+    signoff.refresh_from_db()
+    assert signoff.is_active
 
 
-def test_removing_a_dependency_of_a_2a_finding_revokes_the_signoff(signoff, admin_user):
+def test_removing_a_dependency_of_a_signed_2a_finding_is_refused_and_the_signoff_stands(
+    signoff, admin_user
+):
     link = Dependency.objects.get(finding__code="BF-002", depends_on__code="BL-002")
 
-    dependency_remove(dependency=link, context=context_for(admin_user))
+    with pytest.raises(ValidationError) as raised:
+        dependency_remove(dependency=link, context=context_for(admin_user))
 
+    assert raised.value.messages == [done_stays_ticked_message("BF-002")]
     signoff.refresh_from_db()
-    assert signoff.revoked_automatically
-    assert "BF-002: dependencies BF-001, BL-002 → BF-001." in signoff.revoke_reason
-    assert_2b_locked()
+    assert signoff.is_active
 
 
 def test_an_admin_editing_a_2a_findings_sql_through_the_service_revokes_it(signoff, admin_user):
@@ -170,11 +173,13 @@ def test_an_admin_saving_a_2a_finding_unchanged_keeps_the_signoff(admin_client, 
 
 def test_an_admin_editing_a_2a_item_through_the_service_revokes_it(signoff, admin_user):
     item = item_of("SI-001", 1)
-    item.text = "Migration tested against a production-sized copy"
+    # A new position keeps the tick (new wording would be refused: SI-001 is done).
+    item.position = 20
 
     checklist_item_save(item=item, context=context_for(admin_user))
 
-    assert_revoked_automatically(signoff, ["SI-001: checklist item 1 edited."], admin_user)
+    moved = f"SI-001: checklist item “{item.text}”"
+    assert_revoked_automatically(signoff, [f"{moved} removed.", f"{moved} added."], admin_user)
 
 
 def test_an_admin_editing_a_2a_items_text_in_the_admin_revokes_it(
@@ -183,13 +188,15 @@ def test_an_admin_editing_a_2a_items_text_in_the_admin_revokes_it(
     item = item_of("BF-002", 2)
     url = f"/admin/findings/checklistitem/{item.pk}/change/"
     data = form_data(admin_client.get(url).content.decode())
-    data["text"] = "Concurrency hazards reproduced under load"
+    # A new position keeps the tick (new wording would be refused: BF-002 is done).
+    data["position"] = "20"
 
     response = admin_client.post(url, data)
 
     assert response.status_code == 302
-    assert item_of("BF-002", 2).text == "Concurrency hazards reproduced under load"
-    assert_revoked_automatically(signoff, ["BF-002: checklist item 2 edited."], admin_user)
+    assert item_of("BF-002", 20).pk == item.pk
+    moved = f"BF-002: checklist item “{item.text}”"
+    assert_revoked_automatically(signoff, [f"{moved} removed.", f"{moved} added."], admin_user)
 
 
 def test_an_admin_deleting_a_2a_item_revokes_it(signoff, admin_user):
@@ -253,9 +260,11 @@ def test_changes_to_a_2b_finding_leave_the_2a_signoff_standing(signoff, reviewer
 
 def test_re_ticking_after_the_revocation_does_not_bring_the_signoff_back(signoff, reviewer):
     item = item_of("SI-001", 3)
+    move("SI-001", Status.IN_REVIEW, reviewer)
     tick(item, reviewer, checked=False)
 
     tick(item, reviewer)
+    move("SI-001", Status.DONE, reviewer)
 
     signoff.refresh_from_db()
     # The content is exactly what was approved again, yet only a new signoff approves it.
@@ -267,7 +276,7 @@ def test_re_ticking_after_the_revocation_does_not_bring_the_signoff_back(signoff
 
 
 def test_a_revoked_signoff_is_not_revoked_again_by_a_later_change(signoff, reviewer):
-    tick(item_of("SI-001", 3), reviewer, checked=False)
+    move("SI-001", Status.IN_REVIEW, reviewer)
     signoff.refresh_from_db()
     first_reason = signoff.revoke_reason
 

@@ -10,6 +10,7 @@ from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, 
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from tests.database_faults import reads_failing_after
+from tests.phase_work import finish
 
 HTMX = {"HX-Request": "true"}
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) pytest"
@@ -296,6 +297,52 @@ def test_it_refuses_a_locked_phase_to_a_plain_post_with_the_page(reviewer_client
     assert response.status_code == 423
     assert "<html" in content
     assert f'<li class="message error">BL-005 cannot be changed. {LOCKED_BY_2A}</li>' in content
+
+
+DONE_STAYS_TICKED = (
+    "SI-001 is done, so every item of its checklist stays ticked: "
+    "move SI-001 back to in review first."
+)
+
+
+def test_it_refuses_to_untick_an_item_of_a_done_finding_naming_the_way_forward(
+    reviewer_client, reviewer
+):
+    finish("SI-001", reviewer)
+    target = item()
+    events_before = len(tick_events())
+
+    response = untick(reviewer_client, target)
+
+    content = response.content.decode()
+    target.refresh_from_db()
+    assert response.status_code == 422
+    assert DONE_STAYS_TICKED in content
+    assert content.lstrip().startswith(
+        f'<form id="item-{target.pk}" class="checklist-item is-checked"'
+    )
+    assert target.checked
+    assert len(tick_events()) == events_before
+
+
+def test_it_refuses_a_plain_post_untick_of_a_done_finding_with_the_page_offering_the_move(
+    reviewer_client, reviewer
+):
+    finish("SI-001", reviewer)
+    target = item()
+
+    response = untick(reviewer_client, target, htmx=False)
+
+    content = response.content.decode()
+    target.refresh_from_db()
+    assert response.status_code == 422
+    assert f'<li class="message error">{DONE_STAYS_TICKED}</li>' in content
+    assert re.search(
+        r'name="target" value="in_review">\s*<input type="hidden" name="version"', content
+    )
+    assert ">Move to in review</button>" in content
+    assert target.checked
+    assert Finding.objects.get(code="SI-001").status == Status.DONE
 
 
 def test_it_ticks_a_later_phase_once_2a_is_signed_off(reviewer_client, lead):

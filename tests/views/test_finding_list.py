@@ -198,14 +198,48 @@ def test_it_filters_by_owner(viewer_client, varied):
     assert "SI-004" not in codes_in(viewer_client.get("/findings/?owner=null"))
 
 
-def test_it_finds_every_planned_finding_ready_when_only_foundations_are_depended_on(
-    viewer_client,
-):
+def test_it_lists_as_ready_to_start_only_the_findings_of_unlocked_phases(viewer_client):
     response = viewer_client.get("/findings/?ready=true")
 
-    # Every planned finding depends only on BF-001 and BL-002, both completed before the plan.
-    assert response.content.decode().count("Findings 1–23 of 23") == 1
-    assert codes_in(response) == planned_codes()
+    # Every planned finding depends only on BF-001 and BL-002, both completed before the plan,
+    # but only 2A's findings are outside a phase locked until 2A is signed off.
+    assert response.content.decode().count("Findings 1–3 of 3") == 1
+    assert codes_in(response) == ["BF-002", "SI-001", "SI-002"]
+
+
+def test_it_counts_findings_of_locked_phases_as_not_ready_to_start(viewer_client):
+    not_ready = codes_in(viewer_client.get("/findings/?ready=false&phase=2B"))
+
+    assert not_ready == list(
+        Finding.objects.filter(phase__code="2B").order_by("code").values_list("code", flat=True)
+    )
+
+
+def test_it_lists_the_findings_of_the_next_phase_once_the_gate_is_signed_off(viewer_client, lead):
+    Signoff.objects.create(
+        phase=Phase.objects.get(code="2A"), signed_by=lead, signed_at=timezone.now()
+    )
+
+    ready = codes_in(viewer_client.get("/findings/?ready=true&phase=2B"))
+
+    assert ready == list(
+        Finding.objects.filter(phase__code="2B", status=Status.PLANNED)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+    assert ready
+
+
+def test_it_says_which_dependency_a_planned_finding_waits_on(viewer_client, system_context):
+    dependency_add(
+        finding=Finding.objects.get(code="SI-002"),
+        depends_on=Finding.objects.get(code="SI-001"),
+        context=system_context,
+    )
+
+    content = viewer_client.get("/findings/?q=SI-002").content.decode()
+
+    assert '<small class="lock-reason">Waits on SI-001.</small>' in content
 
 
 def test_it_drops_a_finding_waiting_on_a_planned_dependency_from_ready(
@@ -367,7 +401,7 @@ def test_it_wires_the_form_and_the_table_to_swap_only_the_table(viewer_client):
     [
         ("/findings/", FULL_PAGE_QUERIES),
         # Validating the phase code reads the phase; owner=null needs no lookup.
-        ("/findings/?phase=2C&ready=true&owner=null&q=S&sort=-checklist", FULL_PAGE_QUERIES + 1),
+        ("/findings/?phase=2A&ready=true&owner=null&q=S&sort=-checklist", FULL_PAGE_QUERIES + 1),
         ("/findings/?priority_unconfirmed=true&sort=effort&page=2", FULL_PAGE_QUERIES),
     ],
 )

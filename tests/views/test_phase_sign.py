@@ -3,8 +3,8 @@
 import pytest
 from django.utils.html import escape
 
-from findings.models import Finding, Signoff
-from tests.phase_work import make_ready, tick
+from findings.models import Finding, Signoff, Status
+from tests.phase_work import make_ready, move, tick
 from tests.views.phase_gate import (
     COMMENT,
     HTMX,
@@ -106,6 +106,7 @@ def test_it_refuses_signing_a_phase_that_is_not_ready_naming_the_blockers(
     client, ready_2a, reviewer, lead
 ):
     item = item_of("BF-002", 7)
+    move("BF-002", Status.IN_REVIEW, reviewer)
     tick(item, reviewer, checked=False)
     client.force_login(lead)
 
