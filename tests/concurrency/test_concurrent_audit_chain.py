@@ -7,7 +7,6 @@ rolled-back append needs no second connection and runs on both databases.
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections, transaction
@@ -16,12 +15,12 @@ from findings.audit_chain import HEAD_ID, chain_verify
 from findings.models import AuditChainHead, AuditEvent, ChecklistItem, Finding, Phase
 from findings.services.audit import audit_record
 from findings.services.checklist import checklist_item_set
+from tests.concurrency.threads import JOIN_TIMEOUT, run_together
 from tests.database_roles import as_owner
 from tests.helpers import context_in_thread
 
 THREADS = 20
 ROUNDS = 4
-JOIN_TIMEOUT = 120
 
 # The app's work, in every thread, runs as the app's own role on PostgreSQL, as in production.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("as_app_role")]
@@ -29,30 +28,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 class Rollback(Exception):
     """Raised inside a transaction to roll it back on purpose."""
-
-
-def run_together(count: int, work: Callable[[int, threading.Barrier], object]) -> list:
-    """Run work(index, barrier) in `count` threads released at once; an exception is a result."""
-    barrier = threading.Barrier(count, timeout=JOIN_TIMEOUT)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index, barrier)
-        except BaseException as error:
-            results[index] = error
-            barrier.abort()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck (deadlock?)"
-    return results
 
 
 def assert_one_unbroken_chain(expected_events: int) -> list[AuditEvent]:

@@ -7,22 +7,20 @@ do not get the separate connections and the write lock that this app relies on.
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pytest
-from django.db import connections
 
 from findings.models import AuditEvent, ChecklistItem, Finding, Status
 from findings.services.checklist import checklist_item_set
 from findings.services.errors import StaleVersion
 from findings.services.status import finding_status_set
+from tests.concurrency.threads import run_together
 from tests.helpers import context_in_thread
 
 THREADS = 20
 ROUNDS = 15
 ITEMS = 3
-JOIN_TIMEOUT = 120
 TICK_ACTIONS = ("checklist_item.ticked", "checklist_item.unticked")
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -39,34 +37,6 @@ class Call:
     returned: tuple[bool, int] | None = None
     stale: tuple[bool, int] | None = None
     error: BaseException | None = None
-
-
-def run_together(count: int, work: Callable[[int, threading.Barrier], object]) -> list:
-    """Run work(index, barrier) in `count` threads, each released by the barrier at once.
-
-    Each thread closes its own database connections; an exception is returned as its result.
-    """
-    barrier = threading.Barrier(count, timeout=JOIN_TIMEOUT)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index, barrier)
-        except BaseException as error:
-            # Whatever escapes becomes the thread's result, for the test to report.
-            results[index] = error
-            barrier.abort()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck (deadlock?)"
-    return results
 
 
 def tick_events(item_id: int) -> list[AuditEvent]:
