@@ -1,6 +1,6 @@
 # DomainFlow finding tracker: local run and the CI test suite.
 #   make run    set up .venv, generate static/css/pygments.css, migrate, load the catalogue,
-#               create demo users, serve
+#               create demo users, serve, and print notification emails (the sender runs beside)
 #   make test   lint + pytest on SQLite and on a throwaway PostgreSQL (what CI runs)
 #   make test-deep  the same with many more Hypothesis examples per test (slow; now and then)
 #   make clean  remove the virtualenv, the SQLite database and collected static files
@@ -28,7 +28,9 @@ run: $(VENV)/.installed-run
 	$(PY) manage.py load_catalogue
 	$(PY) manage.py demo_users
 	@echo
-	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop); notification emails print here"
+	$(PY) manage.py send_notifications & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null || true' EXIT; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Serve as in production: gunicorn, DEBUG off, PostgreSQL from DATABASE_URL (see scripts/serve).

@@ -245,6 +245,26 @@ LOGGING = {
     },
 }
 
-# Separation of duties for phase signoffs: when on, nobody who ticked one of a phase's items may
-# sign that phase off. A small team may turn it off; owners of a phase's findings never sign it.
+# Separation of duties for phase signoffs: when on, nobody whose tick stands on one of a phase's
+# items may sign that phase off. A small team may turn it off; owners of a phase's findings never
+# sign it.
 SIGNOFF_STRICT_SEPARATION = envbool("SIGNOFF_STRICT_SEPARATION", "1")
+
+# Notifications: the phase page's address in a message starts with SITE_URL. Mail goes through
+# Django's email framework: printed to the console with DEBUG on, SMTP from the environment
+# otherwise (README lists the variables).
+SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "DomainFlow tracker <tracker@localhost>")
+EMAIL_BACKEND = os.getenv(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.getenv("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "0")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "0")
+EMAIL_TIMEOUT = int(os.getenv("EMAIL_TIMEOUT", "10"))

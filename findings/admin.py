@@ -1,6 +1,7 @@
 """The admin: thin registrations whose writes go through the domain services and are audited."""
 
 import re
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,11 +9,13 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 
+from findings.gates import locking_gates, phases_with_signoff
 from findings.models import (
     AuditEvent,
     ChecklistItem,
     Dependency,
     Finding,
+    Notification,
     Phase,
     Signoff,
     TacticalDocument,
@@ -47,6 +50,87 @@ class SaveRefusedMixin:
         except SaveRefused as refusal:
             messages.error(request, str(refusal))
             return HttpResponseRedirect(request.path)
+
+
+class SignedPhaseMixin:
+    """Say before saving that a change inside a signed phase revokes its signoff, and after
+    saving which signoffs the save revoked.
+
+    The services revoke the signoff (signoffs_revalidate); this only tells the admin about it.
+    An admin names the phase its object belongs to with `signed_phase_of`.
+    """
+
+    def signed_phase_of(self, obj) -> Phase | None:
+        raise NotImplementedError
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            _warn_if_signed(request, self.signed_phase_of(obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def render_delete_form(self, request, context):
+        _warn_if_signed(request, self.signed_phase_of(context["object"]))
+        return super().render_delete_form(request, context)
+
+    def changeform_view(self, request, *args, **kwargs):
+        return _reporting_revocations(
+            request, partial(super().changeform_view, request, *args, **kwargs)
+        )
+
+    def delete_view(self, request, *args, **kwargs):
+        return _reporting_revocations(
+            request, partial(super().delete_view, request, *args, **kwargs)
+        )
+
+    def changelist_view(self, request, *args, **kwargs):
+        # The list's "delete selected" action deletes through delete_queryset.
+        return _reporting_revocations(
+            request, partial(super().changelist_view, request, *args, **kwargs)
+        )
+
+
+def _warn_if_signed(request, phase: Phase | None) -> None:
+    if phase is None or not phase.signoffs.active().exists():
+        return
+    relocked = _phases_relocked_by_revoking(phase)
+    warning = f"Phase {phase.code} is signed off: saving a change here revokes its signoff"
+    if relocked:
+        codes = [later.code for later in relocked]
+        named = codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} and {codes[-1]}"
+        warning += f" and locks {named} again"
+    messages.warning(request, f"{warning}.")
+
+
+def _phases_relocked_by_revoking(phase: Phase) -> list[Phase]:
+    """The phases that `phase`'s signoff unlocks now and that would be locked without it."""
+    phases = phases_with_signoff()
+    locked_now = locking_gates(phases)
+    for candidate in phases:
+        if candidate.pk == phase.pk:
+            candidate.has_active_signoff = False
+    locked_without = locking_gates(phases)
+    return [later for later in phases if later.pk in locked_without and later.pk not in locked_now]
+
+
+def _reporting_revocations(request, view):
+    """Run the admin view; after a POST, name each signoff that stood before it and fell."""
+    if request.method != "POST":
+        return view()
+    standing = list(Signoff.objects.active().values_list("pk", flat=True))
+    response = view()
+    revoked = (
+        Signoff.objects.filter(pk__in=standing, revoked_at__isnull=False)
+        .select_related("phase", "signed_by")
+        .order_by("phase__order")
+    )
+    for signoff in revoked:
+        signer = signoff.signed_by.get_username() if signoff.signed_by else "a removed user"
+        messages.warning(
+            request,
+            f"The signoff of phase {signoff.phase.code} by {signer} was revoked: "
+            f"{signoff.revoke_reason}",
+        )
+    return response
 
 
 class TolerantAutocompleteSelect(AutocompleteSelect):
@@ -112,7 +196,7 @@ class DependencyInline(TolerantAutocompleteMixin, admin.TabularInline):
 
 
 @admin.register(Finding)
-class FindingAdmin(SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin):
+class FindingAdmin(SignedPhaseMixin, SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin):
     form = FindingAdminForm
     list_display = ["code", "title", "phase", "priority", "priority_unconfirmed", "status", "owner"]
     list_filter = ["phase", "priority", "priority_unconfirmed", "status", "category"]
@@ -155,6 +239,9 @@ class FindingAdmin(SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin
             },
         ),
     ]
+
+    def signed_phase_of(self, obj) -> Phase | None:
+        return obj.phase
 
     def save_model(self, request, obj, form, change):
         context = ActionContext.from_request(request)
@@ -247,11 +334,15 @@ class TacticalDocumentAdmin(CatalogueAdmin):
 
 
 @admin.register(Dependency)
-class DependencyAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+class DependencyAdmin(SignedPhaseMixin, TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display = ["finding", "depends_on"]
     list_select_related = ["finding", "depends_on"]
     search_fields = ["finding__code", "depends_on__code"]
     autocomplete_fields = ["finding", "depends_on"]
+
+    def signed_phase_of(self, obj) -> Phase | None:
+        # A dependency is part of its finding's phase's approved content, not of the other's.
+        return obj.finding.phase
 
     def save_model(self, request, obj, form, change):
         context = ActionContext.from_request(request)
@@ -269,13 +360,18 @@ class DependencyAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin):
+class ChecklistItemAdmin(
+    SignedPhaseMixin, SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin
+):
     list_display = ["finding", "position", "section", "text", "checked", "checked_by"]
     list_filter = ["section", "checked", "finding__phase"]
     list_select_related = ["finding", "checked_by"]
     search_fields = ["finding__code", "text"]
     readonly_fields = ["checked", "checked_by", "checked_at"]
     autocomplete_fields = ["finding"]
+
+    def signed_phase_of(self, obj) -> Phase | None:
+        return obj.finding.phase
 
     def save_model(self, request, obj, form, change):
         try:
@@ -314,6 +410,47 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "actor_username", "action", "object_repr", "permission"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_repr", "actor_username", "request_id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SentListFilter(admin.SimpleListFilter):
+    title = "delivery"
+    parameter_name = "sent"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Unsent"), ("yes", "Sent")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(sent_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox, read only: `manage.py send_notifications` sends and retries its messages."""
+
+    list_display = [
+        "recipient",
+        "kind",
+        "subject",
+        "created_at",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = [SentListFilter, "kind"]
+    list_select_related = ["recipient"]
+    search_fields = ["to_address", "subject"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):

@@ -40,6 +40,8 @@ class ChecklistTickForm(forms.Form):
         coerce=lambda value: value == "true",
     )
     version = AsciiIntegerField(min_value=1, max_value=MAX_VERSION)
+    # Sent once the user has accepted that the tick bars them from signing the phase off.
+    acknowledged_signing_bar = forms.BooleanField(required=False)
 
 
 class StatusChangeForm(forms.Form):
@@ -55,10 +57,20 @@ def form_errors_sentence(form: forms.Form) -> str:
 
 
 class SignoffForm(forms.Form):
+    """A signoff as confirmed: the comment, and the fingerprint of the content the signer saw.
+
+    The page writes the fingerprint it showed into a hidden input itself, so that a form drawn
+    again after a refusal carries the current fingerprint, never the one posted.
+    """
+
     comment = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What you checked, for the record.",
+    )
+    fingerprint = forms.RegexField(
+        regex=r"\A[0-9a-f]{64}\Z",
+        error_messages={"invalid": "A content fingerprint is 64 lowercase hexadecimal digits."},
     )
 
 

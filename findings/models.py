@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Substr
 from django.urls import reverse
+from django.utils import timezone
 
 FINDING_CODE_PATTERN = r"^(SI|BF|BL)-\d{3}$"
 
@@ -95,6 +96,9 @@ class Phase(models.Model):
     requires_signoff = models.BooleanField(
         default=False, help_text="The phase ends in a mandatory signoff gate."
     )
+    # When its eligible signers were told the phase is ready to sign, so each becoming-ready is
+    # announced once; cleared when the phase is found not ready (findings.services.phase_news).
+    ready_announced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["order"]
@@ -633,3 +637,68 @@ class LoginLockoutWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lockouts} lockouts from {self.ip_address or 'many addresses'}"
+
+
+class NotificationKind(models.TextChoices):
+    READY_TO_SIGN = "ready_to_sign", "A phase became ready to sign off"
+    SIGNOFF_REQUESTED = "signoff_requested", "Someone requested a phase's signoff"
+    SIGNED = "signed", "A phase was signed off"
+    REVOKED = "revoked", "A phase's signoff was revoked"
+
+
+class NotificationSetting(models.Model):
+    """A user's choice to receive one kind of notification or not; no row means they receive it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"], name="notification_setting_is_unique_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} {'on' if self.enabled else 'off'}"
+
+
+class Notification(models.Model):
+    """One email in the outbox. It is written in the transaction of the change it tells of, so
+    it exists exactly when the change committed, and a sender (`manage.py send_notifications`)
+    delivers it afterwards.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    to_address = models.EmailField()
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    phase = models.ForeignKey(
+        Phase, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Delivery: when the next attempt may start, how many started, and until when the sender
+    # that claimed the message holds it.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="notification_unsent_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to_address}: {self.subject}"

@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from findings import converters
 from findings.views import audit, dashboard, documents, finding_list, findings, health, phases
+from findings.views import settings as user_settings_views
 
 register_converter(converters.FindingCodeConverter, "finding")
 register_converter(converters.PhaseCodeConverter, "phase")
@@ -20,7 +21,13 @@ urlpatterns = [
     path("phases/<phase:code>/", phases.phase_detail, name="phase_detail"),
     path("phases/<phase:code>/signoff/", phases.phase_sign, name="phase_sign"),
     path("phases/<phase:code>/signoff/revoke/", phases.phase_revoke, name="phase_revoke"),
+    path(
+        "phases/<phase:code>/signoff/request/",
+        phases.phase_signoff_request,
+        name="phase_signoff_request",
+    ),
     path("documents/", documents.document_list, name="document_list"),
     path("documents/<document:file_name>/", documents.document_detail, name="document_detail"),
     path("export/tactical_plans.zip", documents.tactical_plans_zip, name="tactical_plans_zip"),
+    path("settings/", user_settings_views.user_settings, name="user_settings"),
 ]

@@ -27,6 +27,7 @@ from findings.roles import ADMIN, REVIEWER, SIGNOFF_LEAD, VIEWER
 from findings.services.audit import ActionContext
 from findings.services.catalogue import catalogue_load
 from tests.catalogue_snapshot import CatalogueSnapshot
+from tests.notifications.smtp import SmtpServer, smtp_settings
 
 PASSWORD = "correct horse battery staple"
 
@@ -96,6 +97,12 @@ def lead(db):
 
 
 @pytest.fixture
+def lead2(db):
+    """A second signoff lead, for the phases the first one is barred from signing."""
+    return _user_in("lead2", SIGNOFF_LEAD)
+
+
+@pytest.fixture
 def admin_user(db):
     return _user_in("admin", ADMIN, is_staff=True, is_superuser=True)
 
@@ -103,6 +110,17 @@ def admin_user(db):
 @pytest.fixture
 def outsider(db):
     return _user_in("outsider")
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server in this process (aiosmtpd) that Django's email framework sends to."""
+    server = SmtpServer()
+    server.start()
+    smtp_settings(settings, server)
+    yield server
+    if server.running:
+        server.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from findings.models import ChecklistItem, Finding, Phase, Signoff, Status
 from findings.services.checklist import checklist_item_set
-from findings.services.signoffs import signoff_sign
+from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from findings.services.status import finding_status_set
 from tests.helpers import context_for
 
@@ -44,11 +44,21 @@ def make_ready(user, phase_code: str = "2A") -> None:
             move(code, target, user)
 
 
+def fingerprint_of(phase: Phase) -> str:
+    """The content fingerprint a signer's confirmation of the phase would show now."""
+    return content_fingerprint(phase_content(phase.pk))
+
+
 def sign(phase_code: str, *, reviewer, lead) -> Signoff:
-    """Make the phase ready as `reviewer`, then sign it off as `lead`."""
+    """Make the phase ready as `reviewer`, then sign off what it holds as `lead`."""
     make_ready(reviewer, phase_code)
     phase = Phase.objects.get(code=phase_code)
-    return signoff_sign(phase_id=phase.pk, comment="All checked.", context=context_for(lead))
+    return signoff_sign(
+        phase_id=phase.pk,
+        expected_fingerprint=fingerprint_of(phase),
+        comment="All checked.",
+        context=context_for(lead),
+    )
 
 
 def item_of(code: str, position: int) -> ChecklistItem:

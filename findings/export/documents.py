@@ -13,9 +13,10 @@ from datetime import UTC
 
 from findings.export import template
 from findings.export.escaping import link_target, markdown_text, one_line
-from findings.export.snapshot import DocumentEntry, ExportSnapshot, Item, Part
+from findings.export.index import signed_off_text
+from findings.export.snapshot import DocumentEntry, ExportSnapshot, Item, Part, PhaseEntry
 from findings.models import ChecklistSection, Status
-from findings.seed import TITLE_PLACEHOLDER
+from findings.seed import POSTGRESQL_PATTERNS, TITLE_PLACEHOLDER
 
 SLUG_LENGTH = 60
 
@@ -73,6 +74,7 @@ def _grouped_lines(entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
             [
                 f"**Findings**: {', '.join(entry.codes) or 'None'}",
                 f"**Phase**: {markdown_text(entry.phase.code)} {markdown_text(entry.phase.name)}",
+                *_gate_fields(snapshot.gates_before(entry.phase.pk)),
             ]
         ),
     ]
@@ -139,14 +141,17 @@ def _headings(level: int):
 
 def _header_fields(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
     finding = part.finding
+    phase = snapshot.phase(finding.phase_id)
     priority = finding.priority or template.PRIORITY_PLACEHOLDER
-    if finding.priority and finding.priority_unconfirmed:
-        priority += " (unconfirmed)"
+    # The seed gives these phases only a band, so the priority stored at seeding is a guess.
+    if finding.priority_unconfirmed and phase:
+        priority = (
+            f"{markdown_text(phase.priority_band)} (the phase's band until a priority is set)"
+        )
     if finding.has_effort_estimate:
         effort = f"{finding.effort_min_days}-{finding.effort_max_days} days"
     else:
         effort = f"{template.EFFORT_PLACEHOLDER} (not estimated yet)"
-    phase = snapshot.phase(finding.phase_id)
     phase_text = "None (completed before this plan)"
     if phase:
         phase_text = f"{markdown_text(phase.code)} {markdown_text(phase.name)}"
@@ -155,11 +160,25 @@ def _header_fields(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) -
             f"**Finding ID**: {finding.code}",
             f"**Priority**: {priority}",
             f"**Phase**: {phase_text}",
+            *_gate_fields(snapshot.gates_before(finding.phase_id)),
             f"**Estimated Effort**: {effort}",
             f"**Dependencies**: {_dependencies(part, entry, snapshot)}",
             f"**Status**: {finding.get_status_display()}",
         ]
     )
+
+
+def _gate_fields(gates: list[PhaseEntry]) -> list[str]:
+    """One line per signoff gate the phase waits behind, with where that gate stands now."""
+    lines = []
+    for gate in gates:
+        phase = gate.phase
+        state = signed_off_text(gate.signoff) if gate.signoff else "not signed off"
+        lines.append(
+            f"**Gate**: Phase {markdown_text(phase.code)} {markdown_text(phase.name)} signoff "
+            f"(mandatory) — {state}"
+        )
+    return lines
 
 
 def _dependencies(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) -> str:
@@ -180,10 +199,14 @@ def _dependencies(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) ->
 def _migration(part: Part, values: dict[str, str]) -> list[str]:
     header = f"-- File: {migration_path(part)}"
     written = _code(part.finding.migration_sql)
-    if written:
+    # The seed's pattern is one operation of the migration, so the template's frame stays around
+    # it; any other text is the author's whole migration.
+    if written and written != POSTGRESQL_PATTERNS.get(part.finding.code):
         return fenced("sql", _join(header, written))
-    skeleton = template.fill(template.MIGRATION_SKELETON, values)
-    return fenced("sql", _join(template.FOUNDATION_NOTE, header, skeleton))
+    operation = written or template.fill(template.MIGRATION_EXAMPLE, values)
+    return fenced(
+        "sql", _join(template.FOUNDATION_NOTE, header, template.migration_framed(operation))
+    )
 
 
 def _database_tests(part: Part, values: dict[str, str], h) -> list[str]:

@@ -5,7 +5,17 @@ from dataclasses import dataclass
 
 from findings.export.documents import document_markdown
 from findings.export.index import readme_markdown
-from findings.export.qa import CHECKS, Problem, file_problems, tree_index
+from findings.export.qa import (
+    CHECKS,
+    SECTION_FIELDS,
+    WRITTEN_FIELDS,
+    FieldProblem,
+    Problem,
+    field_label,
+    file_problems,
+    finding_problems,
+    tree_index,
+)
 from findings.export.snapshot import DocumentEntry, ExportSnapshot
 from findings.export.tree import README
 
@@ -55,3 +65,123 @@ def document_report(snapshot: ExportSnapshot, entry: DocumentEntry) -> FileRepor
 
 def _tree(snapshot: ExportSnapshot) -> frozenset[str]:
     return tree_index([README, *(entry.path for entry in snapshot.documents)])
+
+
+# File checks that restate a field's own failure when they land in the section showing that
+# field: an unwritten field leaves the template's skeleton there, placeholders and all, and a
+# written one is parsed both in the file and on its own.
+RESTATED_CHECKS = {"placeholder", "section", "sql", "go"}
+# The field a section's code block shows; sections 1 and 6 show several, told apart by heading.
+_BLOCK_FIELDS = {(2, "sql"): "migration_sql", (3, "go"): "go_implementation",
+                 (4, "go"): "database_tests", (6, "sql"): "rollback_sql"}  # fmt: skip
+
+
+@dataclass
+class ProblemGroup:
+    """What QA found in one field of one finding, or in one section of a file outside them."""
+
+    path: str
+    # The finding's code, "" for the parts of a file that belong to no finding.
+    finding: str
+    # A WRITTEN_FIELDS name, or the template section's label for what no field is to blame for.
+    field: str
+    messages: list[str]
+    checks: set[str]
+
+    @property
+    def label(self) -> str:
+        return field_label(self.field) if self.field in WRITTEN_FIELDS else self.field
+
+    def __str__(self) -> str:
+        subject = f"{self.finding} {self.label}" if self.finding else self.label
+        return f"{subject}: {'; '.join(self.messages)}"
+
+
+@dataclass
+class PlanQA:
+    """Every file's checks and every written field's, one problem per finding and field."""
+
+    files: list[FileReport]
+    groups: list[ProblemGroup]
+
+    @property
+    def passed(self) -> bool:
+        return not self.groups
+
+    @property
+    def headline(self) -> str:
+        """One line: the problems counted once per finding and field, however many lines each."""
+        findings = sum(len(report.entry.parts) for report in self.files if report.entry)
+        if self.passed:
+            return (
+                f"QA passed: all {len(self.files)} files and the written fields of {findings} "
+                f"finding{_s(findings)} pass every check."
+            )
+        by_check = Counter(check for group in self.groups for check in group.checks)
+        summary = ", ".join(f"{label}: {by_check[name]}" for name, label in CHECKS.items()
+                            if name in by_check)  # fmt: skip
+        failing = len({group.finding for group in self.groups if group.finding})
+        outside = len({group.path for group in self.groups if not group.finding})
+        count = len(self.groups)
+        elsewhere = f", and {outside} file{_s(outside)} outside them" if outside else ""
+        return (
+            f"QA failed: {count} problem{_s(count)} by finding and field ({summary}) in "
+            f"{failing} of {findings} finding{_s(findings)}{elsewhere}."
+        )
+
+
+def plan_qa(snapshot: ExportSnapshot) -> PlanQA:
+    """The whole plan's QA: the rendered files, and each finding's written fields."""
+    files = tree_reports(snapshot)
+    groups = [group for report in files for group in _groups(report)]
+    return PlanQA(files, groups)
+
+
+def _groups(report: FileReport) -> list[ProblemGroup]:
+    parts = report.entry.parts if report.entry else []
+    own = [problem for part in parts for problem in finding_problems(part.finding)]
+    failing_sections = {
+        (problem.finding, number)
+        for problem in own
+        for number, fields in SECTION_FIELDS.items()
+        if problem.field in fields
+    }
+    groups: dict[tuple[str, str], ProblemGroup] = {}
+
+    def add(finding: str, field_or_section: str, check: str, message: str) -> None:
+        key = (finding, field_or_section)
+        group = groups.setdefault(
+            key, ProblemGroup(report.path, finding, field_or_section, [], set())
+        )
+        group.messages.append(message)
+        group.checks.add(check)
+
+    for problem in own:
+        add(problem.finding, problem.field, problem.check, _field_message(problem))
+    for problem in report.problems:
+        number = problem.section_number
+        if problem.check in RESTATED_CHECKS and (problem.finding, number) in failing_sections:
+            continue
+        place = _BLOCK_FIELDS.get((number, problem.check)) or problem.section.removeprefix(
+            f"{problem.finding} " if problem.finding else ""
+        )
+        add(problem.finding, place, problem.check, f"document line {problem.line}: "
+            f"{problem.message}")  # fmt: skip
+    order = {code: index for index, code in enumerate(part.finding.code for part in parts)}
+    return sorted(
+        groups.values(),
+        key=lambda group: (
+            order.get(group.finding, -1),
+            WRITTEN_FIELDS.index(group.field)
+            if group.field in WRITTEN_FIELDS
+            else len(WRITTEN_FIELDS),
+        ),
+    )
+
+
+def _field_message(problem: FieldProblem) -> str:
+    return f"line {problem.line}: {problem.message}" if problem.line else problem.message
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"

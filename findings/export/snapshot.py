@@ -85,24 +85,41 @@ class PhaseEntry:
     lock_reason: str
     signoff: Signoff | None
     documents: list[DocumentEntry] = field(default_factory=list)
+    # The phases before this one that end in a signoff gate, earliest first, signed off or not.
+    gates_before: list["PhaseEntry"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompletedFinding:
+    code: str
+    title: str
 
 
 @dataclass
 class ExportSnapshot:
     phases: list[PhaseEntry]
     documents: list[DocumentEntry]
-    completed_codes: list[str]
+    completed: list[CompletedFinding]
+
+    @property
+    def completed_codes(self) -> list[str]:
+        return [finding.code for finding in self.completed]
 
     def document_path(self, document_id: int | None) -> str | None:
         entry = self._by_id.get(document_id)
         return entry.path if entry else None
 
     def phase(self, phase_id: int | None) -> Phase | None:
-        return self._phases.get(phase_id)
+        entry = self._phases.get(phase_id)
+        return entry.phase if entry else None
+
+    def gates_before(self, phase_id: int | None) -> list[PhaseEntry]:
+        entry = self._phases.get(phase_id)
+        return entry.gates_before if entry else []
 
     def __post_init__(self):
         self._by_id = {entry.document.pk: entry for entry in self.documents}
-        self._phases = {entry.phase.pk: entry.phase for entry in self.phases}
+        self._phases = {entry.phase.pk: entry for entry in self.phases}
 
 
 def snapshot_load() -> ExportSnapshot:
@@ -117,6 +134,12 @@ def snapshot_load() -> ExportSnapshot:
         phase.pk: PhaseEntry(phase, locks.get(phase.pk, ""), signoffs.get(phase.pk))
         for phase in phases
     }
+    gates = []
+    for entry in phase_entries.values():
+        entry.gates_before = list(gates)
+        if entry.phase.requires_signoff:
+            gates.append(entry)
+
     documents = {}
     for document in TacticalDocument.objects.order_by("sequence"):
         entry = DocumentEntry(document, phase_entries[document.phase_id].phase)
@@ -151,7 +174,7 @@ def snapshot_load() -> ExportSnapshot:
     return ExportSnapshot(
         phases=list(phase_entries.values()),
         documents=list(documents.values()),
-        completed_codes=list(completed.values_list("code", flat=True)),
+        completed=[CompletedFinding(*row) for row in completed.values_list("code", "title")],
     )
 
 

@@ -10,11 +10,14 @@ what the database knows into the placeholders; the ones it cannot fill (`[Entity
 
 import re
 
-# Section 2: the migration after its `-- File:` line.
-MIGRATION_SKELETON = """\
+# Section 2: the migration after its `-- File:` line, a frame around one example operation. The
+# seed's pattern for a finding takes the example's place inside the frame.
+MIGRATION_OPENING = """\
 BEGIN;
 
--- Enhanced atomic operations with FOR UPDATE SKIP LOCKED
+-- Enhanced atomic operations with FOR UPDATE SKIP LOCKED"""
+
+MIGRATION_EXAMPLE = """\
 CREATE OR REPLACE FUNCTION atomic_[entity]_operation(
     p_entity_id UUID,
     p_expected_version BIGINT,
@@ -27,13 +30,22 @@ CREATE OR REPLACE FUNCTION atomic_[entity]_operation(
     error_message TEXT
 ) AS $$
 -- Implementation with optimistic locking and audit integration
-$$;
+$$;"""
 
+MIGRATION_CLOSING = """\
 -- Row-level locking patterns
 -- Event sourcing tables
 -- Performance monitoring functions
 
 COMMIT;"""
+
+
+def migration_framed(operation: str) -> str:
+    """The template's migration with `operation` in place of its example."""
+    return f"{MIGRATION_OPENING}\n{operation}\n\n{MIGRATION_CLOSING}"
+
+
+MIGRATION_SKELETON = migration_framed(MIGRATION_EXAMPLE)
 
 # Section 3.
 GO_SKELETON = """\

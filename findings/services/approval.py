@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from findings.models import ChecklistItem, Dependency, Finding, Signoff
 from findings.services.audit import ActionContext, audit_record
+from findings.services.phase_news import revoked_news
 
 FINGERPRINTED_FIELDS = [
     "title",
@@ -165,6 +166,7 @@ def _signer_barred_reason(signoff: Signoff) -> str:
 
 
 def signoff_withdraw(signoff: Signoff, *, context: ActionContext, reason: str, automatically: bool):
+    """Withdraw a signoff, the one way any is withdrawn, and tell those concerned."""
     signoff.revoked_at = timezone.now()
     signoff.revoked_by = context.actor
     signoff.revoke_reason = reason
@@ -172,3 +174,4 @@ def signoff_withdraw(signoff: Signoff, *, context: ActionContext, reason: str, a
     signoff.save(
         update_fields=["revoked_at", "revoked_by", "revoke_reason", "revoked_automatically"]
     )
+    revoked_news(signoff=signoff, context=context)

@@ -97,6 +97,15 @@ def done_stays_ticked_message(code: str) -> str:
     )
 
 
+def checklist_frozen_reason(finding: Finding) -> str:
+    """Why nobody may change the finding's ticks now, "" when they may: a done finding's items
+    stay ticked (checklist_item_set refuses an untick), so its page offers no checkbox.
+    """
+    if finding.status != Status.DONE:
+        return ""
+    return f"{finding.code} is done: move it back to in review to change its checklist."
+
+
 def _item_state(item: ChecklistItem) -> dict:
     """What the audit trail records of an item's edit: its finding's code, its fields, its tick."""
     return {

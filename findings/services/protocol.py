@@ -2,9 +2,10 @@
 
 A change takes its phases' row locks in id order, then the audit chain's head (findings.locks),
 before it reads what it will change; and on the way out it revalidates the signoffs of the
-phases it changed, so no path can leave standing a signoff whose approved content changed. Every
-writing service enters through phase_change or item_phase_change, always in that lock order, so
-no two transactions ever wait on each other in opposite orders.
+phases it changed, so no path can leave standing a signoff whose approved content changed, and
+tells the signers of a phase the change left ready to sign (findings.services.phase_news).
+Every writing service enters through phase_change or item_phase_change, always in that lock
+order, so no two transactions ever wait on each other in opposite orders.
 """
 
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from findings.locks import chain_head_hold, phases_lock
 from findings.models import ChecklistItem
 from findings.services.approval import signoffs_revalidate
 from findings.services.audit import ActionContext
+from findings.services.phase_news import phases_ready_announce
 
 
 @dataclass
@@ -51,7 +53,8 @@ def phase_change(
 
     `revalidate=False` is for changes that handle signoffs themselves (signing, revoking, a
     gate) or change no phase's content (catalogue rows). One query for the phases' locks
-    (none without phases), one for the head, and the revalidation's on the way out.
+    (none without phases), one for the head, and on the way out the revalidation's and one
+    for the phases' readiness news (phases_ready_announce).
     """
     ids = sorted({phase_id for phase_id in phase_ids if phase_id is not None})
     with transaction.atomic():
@@ -90,3 +93,6 @@ def item_phase_change(
 def _revalidate(change: PhaseChange, context: ActionContext) -> None:
     if change.revalidate and change.phase_ids:
         signoffs_revalidate(phase_ids=sorted(change.phase_ids), context=context)
+    # Even without revalidation: a tick skips it when no signoff stands, and may complete a phase.
+    if change.phase_ids:
+        phases_ready_announce(phase_ids=sorted(change.phase_ids))

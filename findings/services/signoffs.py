@@ -1,51 +1,40 @@
 """Phase signoff gates: signing, revoking, and revoking by itself when approved content changes."""
 
-from django.conf import settings
 from django.utils import timezone
 
 from findings.gates import phase_readiness
-from findings.models import AuditEvent, Phase, Signoff
+from findings.models import Phase, Signoff
 from findings.services.approval import (
-    codes_owned,
     content_fingerprint,
     phase_content,
     signoff_withdraw,
 )
 from findings.services.audit import ActionContext, audit_record, permission_used
-from findings.services.errors import Refused
+from findings.services.errors import Refused, StaleVersion
+from findings.services.phase_news import signed_news
 from findings.services.protocol import phase_change
-
-SIGN_PERMISSION = "findings.sign_off_phase"
+from findings.signers import SIGN_PERMISSION, duty_problems
 
 
 def signing_problems(*, phase: Phase, user) -> list[str]:
     """Why `user` may not sign `phase` off, apart from the phase's own readiness."""
     if not user.has_perm(SIGN_PERMISSION):
         return ["Signing off needs the signoff lead role."]
-    problems = []
-    owned = codes_owned(phase_id=phase.pk, owner_id=user.pk)
-    if owned:
-        problems.append(f"You own {', '.join(owned)} in this phase; someone else must sign it off.")
-    if settings.SIGNOFF_STRICT_SEPARATION and (
-        AuditEvent.objects.filter(
-            actor=user, action="checklist_item.ticked", finding__phase=phase
-        ).exists()
-    ):
-        problems.append(
-            "You ticked checklist items in this phase; with strict separation of duties "
-            "someone else must sign it off."
-        )
-    return problems
+    return duty_problems(phase=phase, user_ids=[user.pk]).get(user.pk, [])
 
 
-def signoff_sign(*, phase_id: int, comment: str, context: ActionContext) -> Signoff:
-    """Sign a phase off, if it is ready and the signer is independent of its work.
+def signoff_sign(
+    *, phase_id: int, expected_fingerprint: str, comment: str, context: ActionContext
+) -> Signoff:
+    """Sign a phase off, if it is ready, the signer is independent of its work, and its content
+    is still the content the signer reviewed (`expected_fingerprint`, from the confirmation).
 
-    Raises PermissionDenied, Phase.DoesNotExist or Refused (with the blockers). A refusal on
-    separation of duties is audited, since it may be an attempt to approve one's own work.
+    Raises PermissionDenied, Phase.DoesNotExist, Refused (with the blockers) or StaleVersion when
+    the content changed since the signer saw it. A refusal on separation of duties is audited,
+    since it may be an attempt to approve one's own work.
     """
     permission = permission_used(context, SIGN_PERMISSION)
-    duty_problems: list[str] = []
+    refused_on_duty: list[str] = []
     try:
         with phase_change(phase_ids=[phase_id], context=context, revalidate=False):
             phase = Phase.objects.get(pk=phase_id)
@@ -58,16 +47,24 @@ def signoff_sign(*, phase_id: int, comment: str, context: ActionContext) -> Sign
                 raise Refused(f"Phase {phase.code} is not ready to sign off.", gate.blockers)
             if context.is_system:
                 raise Refused("A signoff is a person's approval; a command cannot sign.")
-            duty_problems = signing_problems(phase=phase, user=context.actor)
-            if duty_problems:
-                raise Refused(f"You may not sign off phase {phase.code}.", duty_problems)
+            refused_on_duty = signing_problems(phase=phase, user=context.actor)
+            if refused_on_duty:
+                raise Refused(f"You may not sign off phase {phase.code}.", refused_on_duty)
             content = phase_content(phase.pk)
+            fingerprint = content_fingerprint(content)
+            if fingerprint != expected_fingerprint:
+                raise StaleVersion(
+                    f"Phase {phase.code} changed since you reviewed it: its content fingerprint "
+                    f"is now {fingerprint}. Nothing was signed; review the content again and "
+                    "confirm.",
+                    current=phase,
+                )
             signoff = Signoff.objects.create(
                 phase=phase,
                 signed_by=context.actor,
                 signed_at=timezone.now(),
                 comment=comment,
-                fingerprint=content_fingerprint(content),
+                fingerprint=fingerprint,
                 approved_content=content,
             )
             audit_record(
@@ -77,9 +74,10 @@ def signoff_sign(*, phase_id: int, comment: str, context: ActionContext) -> Sign
                 permission=permission,
                 after={"phase": phase.code, "fingerprint": signoff.fingerprint, "comment": comment},
             )
+            signed_news(signoff=signoff)
             return signoff
     except Refused as refusal:
-        if duty_problems:
+        if refused_on_duty:
             audit_record(
                 context=context,
                 action="phase.signoff_refused",

@@ -40,14 +40,17 @@ def transition_blockers(
     target: str,
     dependency_links: list[Dependency] | None = None,
     checklist_items: list[ChecklistItem] | None = None,
+    dependant_links: list[Dependency] | None = None,
 ) -> list[str]:
     """Why `finding` may not move to `target` now; empty when it may.
 
     Checks the lifecycle and the rules that guard it: work starts only when every dependency is
-    done (or was completed before the plan), and a finding is done only when, besides that, every
-    checklist item is ticked. A page that has read the finding's dependency links (with their
-    findings, ordered by code) or its checklist items (ordered by position) passes them in, so
-    they are not read twice.
+    done (or was completed before the plan), a finding is done only when, besides that, every
+    checklist item is ticked, and a finding leaves done only when no done finding depends on it,
+    so that done stays true of its dependants. A page that has read the finding's dependency
+    links (with their findings, ordered by code), its checklist items (ordered by position) or
+    its dependant links (with their findings, ordered by code) passes them in, so they are not
+    read twice.
     """
     current = Status(finding.status)
     if target not in Status.values:
@@ -55,6 +58,8 @@ def transition_blockers(
     if target not in allowed_targets(current):
         allowed = ", ".join(Status(s).label.lower() for s in allowed_targets(current)) or "nothing"
         return [f"{finding.code} is {current.label.lower()}; it can move to {allowed}."]
+    if current in FINISHED:
+        return _done_dependants_blockers(finding, dependant_links)
     if target not in (Status.IN_PROGRESS, Status.DONE) or target == BACKWARD.get(current):
         return []
     if dependency_links is None:
@@ -73,6 +78,21 @@ def transition_blockers(
             f"“{item.text}” is not ticked." for item in checklist_items if not item.checked
         ]
     return blockers
+
+
+def _done_dependants_blockers(
+    finding: Finding, dependant_links: list[Dependency] | None
+) -> list[str]:
+    """Why `finding` may not leave done: the done findings that depend on it, one message each."""
+    if dependant_links is None:
+        dependant_links = finding.dependant_links.filter(finding__status=Status.DONE)
+        dependant_links = dependant_links.select_related("finding").order_by("finding__code")
+    return [
+        f"{link.finding.code} is done and depends on {finding.code}: move {link.finding.code} "
+        "back to in review first."
+        for link in dependant_links
+        if link.finding.status == Status.DONE
+    ]
 
 
 # A finding reaches every other status through the lifecycle, so it is created in one of these.

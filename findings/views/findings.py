@@ -9,13 +9,15 @@ from findings.gates import FINISHED, lock_reason_for
 from findings.models import ChecklistItem, ChecklistSection, Finding, Status
 from findings.selectors import finding_history, phase_card_for, phase_progress
 from findings.services.audit import ActionContext, missing_permission_message
-from findings.services.checklist import checklist_item_set
+from findings.services.checklist import checklist_frozen_reason, checklist_item_set
 from findings.services.errors import PhaseLocked, Refused, StaleVersion
 from findings.services.status import allowed_targets, finding_status_set, transition_blockers
+from findings.signers import SIGN_PERMISSION, tick_would_bar_signing
 from findings.views.access import permission_needed
 from findings.views.refusals import Refusal, refusal_response
 
 PAGE = "findings/finding_detail.html"
+TICK_CONFIRM_PAGE = "findings/checklist_tick_confirm.html"
 TICK_PERMISSION = "findings.tick_checklistitem"
 STATUS_PERMISSION = "findings.change_finding_status"
 REDRAW_FAILED = (
@@ -49,6 +51,10 @@ def checklist_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
     if not form.is_valid():
         message = f"The tick was not understood. {form_errors_sentence(form)}"
         return _refuse_tick(request, item_id, BadRequest(message))
+    if form.cleaned_data["checked"] and not form.cleaned_data["acknowledged_signing_bar"]:
+        confirmation = _signing_bar_confirmation(request, item_id, form.cleaned_data["version"])
+        if confirmation is not None:
+            return confirmation
     try:
         item = checklist_item_set(
             item_id=item_id,
@@ -108,6 +114,26 @@ def finding_status_change(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, f"{PAGE}#status-response", context)
 
 
+def _signing_bar_confirmation(
+    request: HttpRequest, item_id: int, version: int
+) -> HttpResponse | None:
+    """Ask first when the tick would bar the user from signing its phase off; None otherwise.
+
+    The page's script asks before the first tick and then sends the acknowledgement; this is
+    the answer to a tick without it (no JavaScript, or a raw POST): a form that sends it.
+    """
+    # Only a signer can be barred; checking first spares everyone else a read of the item.
+    if not request.user.has_perm(SIGN_PERMISSION):
+        return None
+    item = get_object_or_404(ChecklistItem.objects.select_related("finding__phase"), pk=item_id)
+    if not tick_would_bar_signing(request.user, item.finding.phase):
+        return None
+    context = {"item": item, "version": version, "phase": item.finding.phase}
+    if request.htmx:
+        return render(request, f"{TICK_CONFIRM_PAGE}#tick-confirmation", context)
+    return render(request, TICK_CONFIRM_PAGE, context)
+
+
 def _refuse_tick(request: HttpRequest, item_id: int, refusal: Refusal) -> HttpResponse:
     """Redraw the refused item from the service's read of it, or read it when there is none."""
     item = getattr(refusal, "current", None)
@@ -120,6 +146,7 @@ def _refuse_tick(request: HttpRequest, item_id: int, refusal: Refusal) -> HttpRe
         return {
             "item": item,
             "can_tick": _may_tick(request.user, item, refusal),
+            "checklist_frozen_reason": checklist_frozen_reason(item.finding),
             "item_error": message,
         }
 
@@ -136,6 +163,8 @@ def _refuse_tick(request: HttpRequest, item_id: int, refusal: Refusal) -> HttpRe
 def _may_tick(user, item: ChecklistItem, refusal: Refusal) -> bool:
     """Whether the redrawn item's box stays enabled, reading the phase's lock only if needed."""
     if isinstance(refusal, PermissionDenied | PhaseLocked) or not user.has_perm(TICK_PERMISSION):
+        return False
+    if checklist_frozen_reason(item.finding):
         return False
     # The service refuses these only after it found the phase unlocked.
     return isinstance(refusal, Refused | StaleVersion) or not lock_reason_for(item.finding.phase)
@@ -182,6 +211,31 @@ def finding_page_context(finding: Finding, user) -> dict:
     dependencies = list(
         finding.dependency_links.select_related("depends_on").order_by("depends_on__code")
     )
+    dependants = list(finding.dependant_links.select_related("finding").order_by("finding__code"))
+    phase_signed = phase_card.signoff is not None if phase_card else None
+    return {
+        **_checklist_context(finding, user, items, lock_reason, phase_signed=phase_signed),
+        "dependencies": dependencies,
+        "dependants": dependants,
+        "finished_statuses": FINISHED,
+        "phase_card": phase_card,
+        "lock_reason": lock_reason,
+        "can_change_status": can_change_status,
+        "status_targets": (
+            _status_targets(finding, dependencies, items, dependants) if can_change_status else []
+        ),
+        "history": finding_history(finding),
+    }
+
+
+def _checklist_context(
+    finding: Finding, user, items: list, lock_reason: str, *, phase_signed: bool | None = None
+) -> dict:
+    """The checklist region: its items by section, whether the user may tick them, and why not
+    or what a tick would cost them. `phase_signed` as tick_would_bar_signing takes it.
+    """
+    frozen_reason = checklist_frozen_reason(finding)
+    can_tick = user.has_perm(TICK_PERMISSION) and not lock_reason and not frozen_reason
     return {
         "finding": finding,
         "items": items,
@@ -191,36 +245,25 @@ def finding_page_context(finding: Finding, user) -> dict:
         ],
         "items_ticked": sum(item.checked for item in items),
         "items_total": len(items),
-        "dependencies": dependencies,
-        "dependants": list(
-            finding.dependant_links.select_related("finding").order_by("finding__code")
-        ),
-        "finished_statuses": FINISHED,
-        "phase_card": phase_card,
-        "lock_reason": lock_reason,
-        "can_tick": user.has_perm(TICK_PERMISSION) and not lock_reason,
-        "can_change_status": can_change_status,
-        "status_targets": (
-            _status_targets(finding, dependencies, items) if can_change_status else []
-        ),
-        "history": finding_history(finding),
+        "can_tick": can_tick,
+        "checklist_frozen_reason": frozen_reason,
+        "signing_bar_warning": can_tick
+        and tick_would_bar_signing(user, finding.phase, signed=phase_signed),
     }
 
 
 def changed_regions_context(finding: Finding, user) -> dict:
-    """What a successful tick or status move redraws: progress bars and the status panel.
+    """What a successful tick or status move redraws: progress bars and the status panel, and
+    for a status move the whole checklist, whose boxes the move may enable or disable.
 
     The change just went through, so the finding's phase is not locked.
     """
-    items = list(finding.checklist_items.order_by("position"))
+    items = list(finding.checklist_items.select_related("checked_by").order_by("position"))
     can_change_status = user.has_perm(STATUS_PERMISSION)
     return {
-        "finding": finding,
-        "items_ticked": sum(item.checked for item in items),
-        "items_total": len(items),
+        **_checklist_context(finding, user, items, lock_reason=""),
         "phase_card": phase_progress(finding.phase) if finding.phase else None,
         "lock_reason": "",
-        "can_tick": user.has_perm(TICK_PERMISSION),
         "can_change_status": can_change_status,
         "status_targets": _status_targets(finding, checklist_items=items)
         if can_change_status
@@ -229,13 +272,18 @@ def changed_regions_context(finding: Finding, user) -> dict:
 
 
 def _status_targets(
-    finding: Finding, dependency_links: list | None = None, checklist_items: list | None = None
+    finding: Finding,
+    dependency_links: list | None = None,
+    checklist_items: list | None = None,
+    dependant_links: list | None = None,
 ) -> list[tuple[str, str, list[str]]]:
     return [
         (
             target,
             Status(target).label,
-            transition_blockers(finding, target, dependency_links, checklist_items),
+            transition_blockers(
+                finding, target, dependency_links, checklist_items, dependant_links
+            ),
         )
         for target in allowed_targets(finding.status)
     ]

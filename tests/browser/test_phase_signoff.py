@@ -1,26 +1,12 @@
 """The Phase 2A gate end to end: a reviewer finishes 2A, a lead signs it, a reopening revokes it."""
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from findings.models import Finding
+from tests.browser.phase_work import finish_finding
 
 PHASE_2A = ["BF-002", "SI-001", "SI-002"]
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
-
-
-def finish_finding(page: Page, base_url: str, code: str) -> None:
-    """Tick every item of `code` and move it to done, through its page as a reviewer would."""
-    page.goto(f"{base_url}/findings/{code}/")
-    boxes = page.locator(".checklist input[type=checkbox]")
-    for index in range(boxes.count()):
-        box = boxes.nth(index)
-        with page.expect_response(lambda response: "/checklist/" in response.url):
-            box.check()
-        expect(box).to_be_checked()
-    expect(page.get_by_text("Checklist: 13 of 13 ticked")).to_be_visible()
-    for step in ["in progress", "in review", "done"]:
-        page.get_by_role("button", name=f"Move to {step}").click()
-        expect(page.get_by_role("heading", name=f"Status: {step.capitalize()}")).to_be_visible()
 
 
 def test_the_2a_gate_locks_2b_until_signed_and_reopening_a_finding_revokes_it(
@@ -41,8 +27,11 @@ def test_the_2a_gate_locks_2b_until_signed_and_reopening_a_finding_revokes_it(
     lead_page = logged_in_page("lead")
     lead_page.goto(f"{base_url}/phases/2A/")
     expect(lead_page.get_by_text("Ready to sign off")).to_be_visible()
+    lead_page.get_by_role("link", name="Sign off phase 2A").click()
+    confirmation = lead_page.get_by_role("region", name="What you approve")
+    expect(confirmation).to_contain_text("3 findings with 39 checklist items.")
     lead_page.get_by_label("Signoff comment").fill("Checked every 2A item against CI.")
-    lead_page.get_by_role("button", name="Sign off phase 2A").click()
+    lead_page.get_by_role("button", name="Confirm signoff").click()
     expect(lead_page.get_by_text("Signed off by lead")).to_be_visible()
     expect(lead_page.get_by_text("today's content still matches.")).to_be_visible()
 

@@ -1,7 +1,7 @@
 """A document is the seed's template, sections 1–6, filled from the finding it covers."""
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 
@@ -9,11 +9,16 @@ from findings.export.documents import document_markdown
 from findings.export.markdown_scan import scan
 from findings.export.reports import document_report
 from findings.export.snapshot import snapshot_load
-from findings.models import ChecklistItem, Finding
+from findings.models import ChecklistItem, Finding, Phase, Signoff
+from findings.seed import POSTGRESQL_PATTERNS as SEED_PATTERNS
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from findings.services.dependencies import dependency_add
 from findings.services.findings import finding_update
+
+# Phases with their signoff, active signoffs, documents, findings, dependencies, checklist items,
+# completed findings.
+SNAPSHOT_QUERIES = 7
 
 
 def rendered(file_name: str) -> str:
@@ -86,10 +91,83 @@ def test_it_writes_the_header_fields_in_the_templates_order(catalogue):
     assert "**Dependencies**: BF-001 (completed before this plan), BL-002 (completed" in text
 
 
-def test_it_marks_a_priority_that_awaits_triage(catalogue):
+def test_it_shows_the_seeds_band_until_a_priority_is_set(catalogue, system_context):
     assert "**Priority**: CRITICAL  \n" in rendered("SI-001_TACTICAL_PLAN.md")
-    assert "**Priority**: HIGH (unconfirmed)  \n" in rendered("BF-006_TACTICAL_PLAN.md")
-    assert "**Priority**: MEDIUM (unconfirmed)  \n" in rendered("SI-004_TACTICAL_PLAN.md")
+    assert "**Priority**: HIGH/MEDIUM (the phase's band until a priority is set)  \n" in rendered(
+        "BF-006_TACTICAL_PLAN.md"
+    )
+    assert "**Priority**: MEDIUM/LOW (the phase's band until a priority is set)  \n" in rendered(
+        "SI-004_TACTICAL_PLAN.md"
+    )
+    assert "unconfirmed" not in rendered("REMAINING_FINDINGS_TACTICAL_PLAN.md")
+
+    edit("BF-006", system_context, priority="MEDIUM", priority_unconfirmed=False)
+
+    assert "**Priority**: MEDIUM  \n" in rendered("BF-006_TACTICAL_PLAN.md")
+
+
+def test_only_documents_behind_the_2a_gate_state_it_while_it_is_unsigned(catalogue):
+    gate = "**Gate**: Phase 2A Foundation signoff (mandatory) — not signed off  \n"
+
+    assert "**Gate**" not in rendered("SI-001_TACTICAL_PLAN.md")
+    assert gate in rendered("BL-006_TACTICAL_PLAN.md")
+    assert gate in rendered("BF-006_TACTICAL_PLAN.md")
+    # Once in the grouped document's header, once in each finding's part.
+    assert rendered("REMAINING_FINDINGS_TACTICAL_PLAN.md").count(gate.rstrip()) == 1 + 5
+
+
+def test_documents_behind_the_2a_gate_say_who_signed_it_off_and_when(catalogue, lead):
+    Signoff.objects.create(
+        phase=Phase.objects.get(code="2A"),
+        signed_by=lead,
+        signed_at=datetime(2026, 12, 4, 9, 30, tzinfo=UTC),
+        fingerprint="0" * 64,
+    )
+
+    text = rendered("SI-004_TACTICAL_PLAN.md")
+
+    assert (
+        "**Phase**: 2D Architecture  \n"
+        "**Gate**: Phase 2A Foundation signoff (mandatory) — signed off by lead on "
+        "2026-12-04 09:30 UTC  \n"
+        "**Estimated Effort**: "
+    ) in text
+    assert "not signed off" not in text
+    assert rendered("SI-004_TACTICAL_PLAN.md") == text
+
+
+def test_a_revoked_2a_signoff_shows_the_gate_unsigned_again(catalogue, lead):
+    Signoff.objects.create(
+        phase=Phase.objects.get(code="2A"),
+        signed_by=lead,
+        signed_at=datetime(2026, 12, 4, 9, 30, tzinfo=UTC),
+        fingerprint="0" * 64,
+        revoked_by=lead,
+        revoked_at=datetime(2026, 12, 5, tzinfo=UTC),
+        revoke_reason="Content changed.",
+    )
+
+    text = rendered("BL-005_TACTICAL_PLAN.md")
+
+    assert "**Gate**: Phase 2A Foundation signoff (mandatory) — not signed off  \n" in text
+    assert "signed off by" not in text
+
+
+def test_the_gate_states_cost_no_query_beyond_the_snapshots(
+    catalogue, lead, django_assert_num_queries
+):
+    Signoff.objects.create(
+        phase=Phase.objects.get(code="2A"),
+        signed_by=lead,
+        signed_at=datetime(2026, 12, 4, 9, 30, tzinfo=UTC),
+        fingerprint="0" * 64,
+    )
+
+    with django_assert_num_queries(SNAPSHOT_QUERIES):
+        snapshot = snapshot_load()
+        texts = [document_markdown(entry, snapshot) for entry in snapshot.documents]
+
+    assert sum("signed off by lead" in text for text in texts) == 16
 
 
 def test_it_shows_the_effort_as_a_range_of_days_once_estimated(catalogue, system_context):
@@ -212,6 +290,57 @@ def test_written_tests_replace_the_suite_and_pattern_but_keep_the_environment(
     assert "TEST_POSTGRES_DSN" in tests
     assert "package store\n\nfunc TestIt() {}" in tests
     assert "SI001TestSuite" not in tests
+
+
+def test_the_seeds_pattern_sits_inside_the_templates_migration_frame(catalogue):
+    migration = section(
+        rendered("BF-002_TACTICAL_PLAN.md"), "POSTGRESQL MIGRATION & DATABASE PATTERNS"
+    )
+
+    assert migration == (
+        "```sql\n"
+        "-- Based on successful BF-001/BL-002 implementations\n"
+        "-- File: backend/database/migrations/003_bf_002_additional_concurrency_hazards.sql\n"
+        "BEGIN;\n"
+        "\n"
+        "-- Enhanced atomic operations with FOR UPDATE SKIP LOCKED\n"
+        "-- BF-002: Concurrency-Safe Service Operations\n"
+        "CREATE OR REPLACE FUNCTION claim_next_service_operation(\n"
+        "    p_service_type VARCHAR(50),\n"
+        "    p_worker_id VARCHAR(100)\n"
+        ") RETURNS TABLE(operation_id UUID, operation_data JSONB);\n"
+        "\n"
+        "-- Row-level locking patterns\n"
+        "-- Event sourcing tables\n"
+        "-- Performance monitoring functions\n"
+        "\n"
+        "COMMIT;\n"
+        "```"
+    )
+
+
+# The seed's pattern library covers eleven findings, each with a document of its own.
+@pytest.mark.parametrize("code", sorted(SEED_PATTERNS))
+def test_every_document_with_a_seed_pattern_keeps_the_frame(catalogue, code):
+    migration = section(
+        rendered(f"{code}_TACTICAL_PLAN.md"), "POSTGRESQL MIGRATION & DATABASE PATTERNS"
+    )
+    lines = migration.split("\n")
+
+    assert lines[1] == "-- Based on successful BF-001/BL-002 implementations"
+    assert lines[2].startswith("-- File: backend/database/migrations/")
+    assert lines[3:6] == ["BEGIN;", "", "-- Enhanced atomic operations with FOR UPDATE SKIP LOCKED"]
+    assert "\n".join(lines[6:-7]) == SEED_PATTERNS[code]
+    assert lines[-7:] == [
+        "",
+        "-- Row-level locking patterns",
+        "-- Event sourcing tables",
+        "-- Performance monitoring functions",
+        "",
+        "COMMIT;",
+        "```",
+    ]
+    assert "atomic_[entity]_operation" not in migration
 
 
 def test_a_written_migration_is_headed_by_its_file_path(catalogue, system_context):

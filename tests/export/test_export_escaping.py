@@ -23,7 +23,9 @@ GRAPH_STATEMENT = re.compile(
     r'|    subgraph \w+\["[^"\n]*"\]'
     r"|    end"
     r'|( {4}| {8})\w+\["[^"\n]*"\]'
+    r'|    \w+\{"[^"\n]*"\}'
     r"|    \w+ --> \w+"
+    r"|    \w+ ==> \w+"
 )
 
 

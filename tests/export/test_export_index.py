@@ -4,11 +4,12 @@ import re
 from datetime import UTC, datetime
 from io import StringIO
 
+from django.conf import settings
 from django.core.management import call_command
 
 from findings.export.index import readme_markdown
 from findings.export.snapshot import snapshot_load
-from findings.models import ChecklistItem, Phase, Signoff
+from findings.models import ChecklistItem, Finding, Phase, Signoff
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 
@@ -19,6 +20,19 @@ def readme() -> str:
 
 def phase_rows(text: str) -> list[str]:
     return re.findall(r"^\| \[(2[A-D] \w+)\]\(", text, re.M)
+
+
+def mermaid_graph(text: str) -> str:
+    return re.search(r"```mermaid\n(.*?)\n```", text, re.S).group(1)
+
+
+def readme_section(text: str, heading: str) -> str:
+    return text.split(f"\n## {heading}\n\n", 1)[1].split("\n## ", 1)[0].strip("\n")
+
+
+def seed_text() -> str:
+    seed = settings.BASE_DIR.parent / "shared" / "seed" / "TACTICAL_DOCUMENT_GENERATION_PLAN.md"
+    return seed.read_text(encoding="utf-8")
 
 
 def test_it_lists_the_phases_in_order_with_their_priority_bands(catalogue):
@@ -118,3 +132,67 @@ def test_it_draws_the_dependency_graph_in_a_fixed_order(catalogue):
     assert len(edges) == 46
     assert '    subgraph completed["Completed before this plan"]' in graph
     assert readme() == text
+
+
+def test_it_lists_the_findings_completed_before_the_plan(catalogue):
+    completed = readme_section(readme(), "Completed before this plan")
+
+    assert completed.split("\n") == [
+        "- ✅ BF-001",
+        "- ✅ BF-003",
+        "- ✅ BF-004",
+        "- ✅ BF-005",
+        "- ✅ BL-002",
+        "- ✅ BL-008",
+        "- ✅ SI-003",
+    ]
+
+
+def test_it_shows_a_completed_findings_title_once_one_is_set(catalogue):
+    Finding.objects.filter(code="BL-002").update(title="Optimistic <locking>")
+
+    completed = readme_section(readme(), "Completed before this plan")
+
+    assert "- ✅ BL-002: Optimistic &lt;locking&gt;\n" in completed
+    assert "- ✅ BF-001\n" in completed
+
+
+def test_it_states_the_seeds_setup_steps_1_to_3_as_the_seed_does(catalogue):
+    seed = seed_text()
+    start = seed.index("### **Phase 1: Infrastructure Setup**")
+    seed_steps = re.findall(
+        r"^([123]\. .+)$", seed[start : seed.index("### **Phase 2A", start)], re.M
+    )
+
+    setup = readme_section(readme(), "Phase 1: Infrastructure Setup")
+
+    assert len(seed_steps) == 3
+    assert re.findall(r"^\d+\. .+$", setup, re.M) == seed_steps
+    assert readme().index("## Phase 1: Infrastructure Setup") < readme().index("## Documents")
+
+
+def test_the_graph_walks_the_phases_in_order_through_the_2a_gate(catalogue):
+    graph = mermaid_graph(readme())
+
+    assert re.findall(r"^    (\w+) ==> (\w+)$", graph, re.M) == [
+        ("phase_2a", "gate_2a"),
+        ("gate_2a", "phase_2b"),
+        ("phase_2b", "phase_2c"),
+        ("phase_2c", "phase_2d"),
+    ]
+    assert '    gate_2a{"Phase 2A signoff (mandatory): not signed off"}' in graph
+    assert len(re.findall(r"^    \w+ --> \w+$", graph, re.M)) == 46
+
+
+def test_the_graphs_2a_gate_shows_its_signoff(catalogue, lead):
+    Signoff.objects.create(
+        phase=Phase.objects.get(code="2A"),
+        signed_by=lead,
+        signed_at=datetime(2026, 12, 4, 9, 30, tzinfo=UTC),
+        fingerprint="0" * 64,
+    )
+
+    graph = mermaid_graph(readme())
+
+    assert '    gate_2a{"Phase 2A signoff (mandatory): signed off"}' in graph
+    assert readme() == readme()

@@ -22,7 +22,7 @@ from django.urls import URLResolver, get_resolver, resolve
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Status
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
-from findings.services.signoffs import signoff_sign
+from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from findings.services.status import finding_status_set
 from tests.admin_forms import form_data
 from tests.conftest import PASSWORD
@@ -92,7 +92,12 @@ def staff_only(
 
 
 def tick_data(sample: Sample) -> dict:
-    return {"checked": "true", "version": ChecklistItem.objects.get(pk=sample.item).version}
+    # As the page posts once a signoff lead has accepted that the tick bars them from signing 2A.
+    return {
+        "checked": "true",
+        "version": ChecklistItem.objects.get(pk=sample.item).version,
+        "acknowledged_signing_bar": "1",
+    }
 
 
 def status_data(sample: Sample) -> dict:
@@ -117,11 +122,18 @@ def make_2a_ready(sample: Sample) -> None:
             )
 
 
+def fingerprint_2a() -> str:
+    return content_fingerprint(phase_content(Phase.objects.get(code="2A").pk))
+
+
 def sign_2a(sample: Sample) -> None:
     make_2a_ready(sample)
     context = ActionContext(actor=sample.users["lead"], request_id="matrix-setup")
     signoff_sign(
-        phase_id=Phase.objects.get(code="2A").pk, comment="Checked for the matrix.", context=context
+        phase_id=Phase.objects.get(code="2A").pk,
+        expected_fingerprint=fingerprint_2a(),
+        comment="Checked for the matrix.",
+        context=context,
     )
 
 
@@ -228,11 +240,15 @@ EXPECTED: dict[str, Row] = {
         post=(LOGIN, 405, 405, 405, 405, 405),
     ),
     # 2A is made ready by the reviewer, so the lead and the admin are independent of its work.
+    # GET is the confirmation of what a signoff approves; POST records the signoff.
     "phases/<phase:code>/signoff/": Row(
         "/phases/2A/signoff/",
-        get=(LOGIN, 405, 405, 405, 405, 405),
+        get=(LOGIN, 403, 403, 403, 200, 200),
         post=(LOGIN, 403, 403, 403, Redirect("/phases/2A/"), Redirect("/phases/2A/")),
-        data=lambda sample: {"comment": "Ran every 2A migration and its rollback."},
+        data=lambda sample: {
+            "comment": "Ran every 2A migration and its rollback.",
+            "fingerprint": fingerprint_2a(),
+        },
         setup=make_2a_ready,
     ),
     "phases/<phase:code>/signoff/revoke/": Row(
@@ -241,6 +257,13 @@ EXPECTED: dict[str, Row] = {
         post=(LOGIN, 403, 403, 403, Redirect("/phases/2A/"), Redirect("/phases/2A/")),
         data=lambda sample: {"reason": "The migration locks the accounts table."},
         setup=sign_2a,
+    ),
+    # Whoever may tick may ask the eligible signers of a ready phase to sign it off.
+    "phases/<phase:code>/signoff/request/": Row(
+        "/phases/2A/signoff/request/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, 403, 403, *(Redirect("/phases/2A/"),) * 3),
+        setup=make_2a_ready,
     ),
     # The exported documents show every finding's plan and checklist, so they need a role too.
     "documents/": Row(
@@ -257,6 +280,13 @@ EXPECTED: dict[str, Row] = {
         "/export/tactical_plans.zip",
         get=(LOGIN, 403, 200, 200, 200, 200),
         post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    # Each role chooses its own notifications; an account without a role receives none.
+    "settings/": Row(
+        "/settings/",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 403, *(Redirect("/settings/"),) * 4),
+        data=lambda sample: {"kinds": ["signed"]},
     ),
 }
 # Routes an anonymous visitor may reach; every other route sends them to a login page.
@@ -277,6 +307,7 @@ STATE_CHANGES = {
     "checklist/<row:item_id>/": "reviewer",
     "phases/<phase:code>/signoff/": "lead",
     "phases/<phase:code>/signoff/revoke/": "lead",
+    "phases/<phase:code>/signoff/request/": "reviewer",
 }
 
 

@@ -18,7 +18,7 @@ from django.test import Client
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
-from findings.services.signoffs import signoff_sign
+from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from findings.services.status import finding_status_set
 from tests.admin_forms import form_data
 from tests.conftest import PASSWORD
@@ -64,7 +64,12 @@ def sign_2a(users: dict) -> None:
     make_2a_ready(users)
     context = ActionContext(actor=users["lead"], request_id="csrf-setup")
     phase = Phase.objects.get(code="2A")
-    signoff_sign(phase_id=phase.pk, comment="Checked before the CSRF test.", context=context)
+    signoff_sign(
+        phase_id=phase.pk,
+        expected_fingerprint=content_fingerprint(phase_content(phase.pk)),
+        comment="Checked before the CSRF test.",
+        context=context,
+    )
 
 
 def first_item() -> ChecklistItem:
@@ -91,9 +96,14 @@ ENDPOINTS = {
     ),
     "sign": Endpoint(
         persona="lead",
-        page="/phases/2A/",
+        page="/phases/2A/signoff/",
         url="/phases/2A/signoff/",
-        data=lambda page: {"comment": "Ran every 2A migration and its rollback."},
+        data=lambda page: {
+            "comment": "Ran every 2A migration and its rollback.",
+            "fingerprint": re.search(
+                r'name="fingerprint" value="([0-9a-f]{64})"', page.content.decode()
+            ).group(1),
+        },
         htmx=True,
         setup=make_2a_ready,
     ),

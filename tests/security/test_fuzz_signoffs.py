@@ -15,6 +15,7 @@ from findings.models import (
     Phase,
     Signoff,
 )
+from findings.services.approval import content_fingerprint, phase_content
 from tests.security.fuzzing import (
     BODY_SHAPES,
     assert_no_server_error,
@@ -52,7 +53,9 @@ def test_a_signoff_is_recorded_exactly_or_refused_without_a_trace(
             make_phase_ready(phase, ticked_by=personas["reviewer"])
         if "owns" in scenario:
             Finding.objects.filter(code="SI-001").update(owner=signer)
-        fields = {"comment": comment}
+        # The fingerprint the confirmation page shows, so that only the comment varies.
+        fingerprint = content_fingerprint(phase_content(phase.pk))
+        fields = {"comment": comment, "fingerprint": [fingerprint]}
         before = db_state()
 
         response = send(client, "/phases/2A/signoff/", fields, shape, htmx)

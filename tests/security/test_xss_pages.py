@@ -80,7 +80,7 @@ PAGES_SHOWING = {
 # Pages that show no user text of these kinds, still checked once per test with the text stored.
 OTHER_PAGES = ["/documents/", "/documents/README.md/", "/audit/"]
 
-APP_SCRIPTS = {"/static/django_htmx/htmx-2.min.js"}
+APP_SCRIPTS = {"/static/django_htmx/htmx-2.min.js", "/static/js/signing-bar.js"}
 APP_STYLESHEETS = {"/static/css/app.css", "/static/css/pygments.css"}
 APP_META_NAMES = {"viewport", "color-scheme", "htmx-config"}
 ADMIN_META_NAMES = {"robots"}
@@ -206,11 +206,12 @@ class PageScan(HTMLParser):
         return "".join(self.text)
 
 
-# The app's page skeleton: its one script and its htmx configuration, as base.html has them.
+# The app's page skeleton: its scripts and its htmx configuration, as base.html has them.
 BARE_PAGE = (
     '<!doctype html><html><head><meta charset="utf-8">'
     '<meta name="htmx-config" content="{}">'
-    '<script src="/static/django_htmx/htmx-2.min.js" defer></script></head>'
+    '<script src="/static/django_htmx/htmx-2.min.js" defer></script>'
+    '<script src="/static/js/signing-bar.js" defer></script></head>'
     "<body><main></main></body></html>"
 )
 

@@ -12,7 +12,7 @@ from findings.services.checklist import checklist_item_save
 from findings.services.signoffs import signoff_sign
 from tests.admin_forms import form_data
 from tests.helpers import context_for
-from tests.phase_work import item_of, make_ready, sign, tick
+from tests.phase_work import fingerprint_of, item_of, make_ready, sign, tick
 
 ITEM_TEXT = "Replication lag measured after the migration"
 
@@ -71,7 +71,12 @@ def test_the_lead_cannot_sign_2a_with_a_tick_carried_in_by_a_move(
 
     stored = ChecklistItem.objects.select_related("finding").get(pk=item.pk)
     assert (stored.finding.code, stored.checked_by) == ("BF-001", lead)
-    signoff_sign(phase_id=phase_2a.pk, comment="All checked.", context=context_for(lead))
+    signoff_sign(
+        phase_id=phase_2a.pk,
+        expected_fingerprint=fingerprint_of(phase_2a),
+        comment="All checked.",
+        context=context_for(lead),
+    )
     assert not ChecklistItem.objects.filter(finding__phase=phase_2a, checked_by=lead).exists()
 
 

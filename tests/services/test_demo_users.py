@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from findings.roles import ADMIN, REVIEWER, SIGNOFF_LEAD, VIEWER
 
 DEMO_PASSWORD = "demo-password-for-tests"
+USERNAMES = ("viewer", "reviewer", "lead", "lead2", "admin")
 READ = {
     "findings.view_phase",
     "findings.view_finding",
@@ -57,38 +58,40 @@ def test_it_refuses_to_run_with_debug_off(db, settings, monkeypatch):
     assert not get_user_model().objects.exists()
 
 
-def test_it_creates_one_user_per_role(demo):
+def test_it_creates_one_user_per_role_and_a_second_signoff_lead(demo):
     memberships = {
         username: list(user(username).groups.values_list("name", flat=True))
-        for username in ("viewer", "reviewer", "lead", "admin")
+        for username in USERNAMES
     }
 
     assert memberships == {
         "viewer": [VIEWER],
         "reviewer": [REVIEWER],
         "lead": [SIGNOFF_LEAD],
+        "lead2": [SIGNOFF_LEAD],
         "admin": [ADMIN],
     }
-    assert get_user_model().objects.count() == 4
+    assert get_user_model().objects.count() == 5
+    assert "lead2 (Signoff lead)" in demo
 
 
 def test_it_makes_only_the_admin_staff_and_superuser(demo):
     flags = {
-        username: (user(username).is_staff, user(username).is_superuser)
-        for username in ("viewer", "reviewer", "lead", "admin")
+        username: (user(username).is_staff, user(username).is_superuser) for username in USERNAMES
     }
 
     assert flags == {
         "viewer": (False, False),
         "reviewer": (False, False),
         "lead": (False, False),
+        "lead2": (False, False),
         "admin": (True, True),
     }
 
 
 def test_it_sets_the_password_from_the_environment(demo, client):
     assert DEMO_PASSWORD in demo
-    for username in ("viewer", "reviewer", "lead", "admin"):
+    for username in USERNAMES:
         assert client.login(username=username, password=DEMO_PASSWORD), username
         client.logout()
     assert not client.login(username="viewer", password="not-the-password")
@@ -111,7 +114,7 @@ def test_it_can_run_twice_and_resets_the_password(demo, settings, monkeypatch, c
 
     call_command("demo_users", stdout=StringIO())
 
-    assert get_user_model().objects.count() == 4
+    assert get_user_model().objects.count() == 5
     assert client.login(username="reviewer", password="a-second-demo-password")
     assert list(user("reviewer").groups.values_list("name", flat=True)) == [REVIEWER]
 
@@ -146,6 +149,8 @@ def test_no_group_may_add_change_or_delete_audit_events_or_signoffs(db):
         ("reviewer", "findings.change_finding", False),
         ("lead", "findings.sign_off_phase", True),
         ("lead", "findings.add_finding", False),
+        ("lead2", "findings.sign_off_phase", True),
+        ("lead2", "findings.add_finding", False),
         ("admin", "findings.add_finding", True),
         ("admin", "findings.sign_off_phase", True),
     ],

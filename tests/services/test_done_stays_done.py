@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from findings.models import AuditEvent, ChecklistItem, ChecklistSection, Finding, Status
 from findings.services.checklist import checklist_item_save
+from findings.services.dependencies import dependency_add
 from findings.services.errors import Refused
 from tests.admin_forms import form_data
 from tests.helpers import context_for
@@ -165,3 +166,52 @@ def test_the_checklist_item_admin_shows_the_refusal_of_a_move_onto_a_done_findin
     assert f"Nothing was saved: {WAY_FORWARD}" in response.content.decode()
     assert ChecklistItem.objects.get(pk=item.pk).finding.code == "SI-002"
     assert_all_ticked()
+
+
+DEPENDANT_DONE = "BF-002 is done and depends on SI-001: move BF-002 back to in review first."
+
+
+@pytest.fixture
+def bf_002_done_on_si_001(catalogue, reviewer, admin_user) -> Finding:
+    """BF-002 depends on SI-001, and both are done."""
+    dependency_add(
+        finding=Finding.objects.get(code="BF-002"),
+        depends_on=Finding.objects.get(code="SI-001"),
+        context=context_for(admin_user),
+    )
+    finish("SI-001", reviewer)
+    return finish("BF-002", reviewer)
+
+
+def test_it_refuses_to_move_a_finding_out_of_done_while_a_done_finding_depends_on_it(
+    bf_002_done_on_si_001, reviewer
+):
+    with pytest.raises(Refused) as raised:
+        move("SI-001", Status.IN_REVIEW, reviewer)
+
+    assert raised.value.blockers == [DEPENDANT_DONE]
+    assert raised.value.explanation == f"SI-001 cannot move to in review. {DEPENDANT_DONE}"
+    assert Finding.objects.get(code="SI-001").status == Status.DONE
+
+
+def test_it_moves_a_finding_out_of_done_once_its_dependant_is_back_in_review(
+    bf_002_done_on_si_001, reviewer
+):
+    move("BF-002", Status.IN_REVIEW, reviewer)
+
+    assert move("SI-001", Status.IN_REVIEW, reviewer).status == Status.IN_REVIEW
+
+
+def test_the_finding_admin_refuses_to_move_a_finding_out_of_done_naming_the_dependant(
+    bf_002_done_on_si_001, admin_client
+):
+    si_001 = Finding.objects.get(code="SI-001")
+    url = f"/admin/findings/finding/{si_001.pk}/change/"
+    data = form_data(admin_client.get(url).content.decode())
+    data["status"] = Status.IN_REVIEW
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert DEPENDANT_DONE in response.content.decode()
+    assert Finding.objects.get(code="SI-001").status == Status.DONE

@@ -22,7 +22,7 @@ from findings.services.findings import finding_create, finding_update
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from tests.admin_forms import form_data
 from tests.helpers import context_for
-from tests.phase_work import make_ready, move, tick
+from tests.phase_work import fingerprint_of, make_ready, move, tick
 
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
 NEW_SQL_LINE = "CREATE INDEX CONCURRENTLY accounts_email ON accounts (email);"
@@ -82,7 +82,12 @@ def phase_2a(catalogue) -> Phase:
 @pytest.fixture
 def signoff(phase_2a, reviewer, lead) -> Signoff:
     make_ready(reviewer)
-    return signoff_sign(phase_id=phase_2a.pk, comment="All checked.", context=context_for(lead))
+    return signoff_sign(
+        phase_id=phase_2a.pk,
+        expected_fingerprint=fingerprint_of(phase_2a),
+        comment="All checked.",
+        context=context_for(lead),
+    )
 
 
 @pytest.fixture

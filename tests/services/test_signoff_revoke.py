@@ -7,7 +7,7 @@ from findings.models import AuditEvent, ChecklistItem, Phase, Signoff, Status
 from findings.services.errors import PhaseLocked, Refused
 from findings.services.signoffs import signoff_revoke, signoff_sign
 from tests.helpers import context_for
-from tests.phase_work import make_ready, move, tick
+from tests.phase_work import fingerprint_of, make_ready, move, tick
 
 SIGN_PERMISSION = "findings.sign_off_phase"
 REASON = "The SI-001 migration locks the accounts table for minutes on production data."
@@ -34,7 +34,12 @@ def phase_2a(catalogue) -> Phase:
 @pytest.fixture
 def signoff(phase_2a, reviewer, lead) -> Signoff:
     make_ready(reviewer)
-    return signoff_sign(phase_id=phase_2a.pk, comment="All checked.", context=context_for(lead))
+    return signoff_sign(
+        phase_id=phase_2a.pk,
+        expected_fingerprint=fingerprint_of(phase_2a),
+        comment="All checked.",
+        context=context_for(lead),
+    )
 
 
 def test_it_lets_a_lead_revoke_with_a_reason(phase_2a, signoff, lead):
@@ -138,7 +143,12 @@ def test_it_lets_the_phase_be_signed_off_anew_after_a_revocation(
 ):
     revoke(phase_2a, admin_user)
 
-    second = signoff_sign(phase_id=phase_2a.pk, comment="Again.", context=context_for(lead))
+    second = signoff_sign(
+        phase_id=phase_2a.pk,
+        expected_fingerprint=fingerprint_of(phase_2a),
+        comment="Again.",
+        context=context_for(lead),
+    )
 
     assert list(Signoff.objects.active()) == [second]
     assert Signoff.objects.filter(phase=phase_2a).count() == 2

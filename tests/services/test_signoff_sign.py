@@ -19,7 +19,8 @@ from findings.models import (
     Signoff,
     Status,
 )
-from findings.services.errors import PhaseLocked, Refused
+from findings.services.errors import PhaseLocked, Refused, StaleVersion
+from findings.services.findings import finding_update
 from findings.services.signoffs import (
     content_fingerprint,
     phase_content,
@@ -27,7 +28,7 @@ from findings.services.signoffs import (
     signoff_sign,
 )
 from tests.helpers import context_for
-from tests.phase_work import make_ready, move, tick
+from tests.phase_work import fingerprint_of, make_ready, move, tick
 
 SIGN_PERMISSION = "findings.sign_off_phase"
 PHASE_2A_FINDINGS = ["BF-002", "SI-001", "SI-002"]
@@ -40,13 +41,19 @@ SIGNOFF_ACTIONS = [
 COMMENT = "Ran every 2A migration and its rollback on a copy of production."
 OWNER_REASON = "You own SI-001 in this phase; someone else must sign it off."
 TICKER_REASON = (
-    "You ticked checklist items in this phase; with strict separation of duties "
+    "Items of SI-002 in this phase stand ticked by you; with strict separation of duties "
     "someone else must sign it off."
 )
 
 
 def sign(phase: Phase, user, comment: str = COMMENT) -> Signoff:
-    return signoff_sign(phase_id=phase.pk, comment=comment, context=context_for(user))
+    """Sign off what the phase holds now, as a signer who has just reviewed it."""
+    return signoff_sign(
+        phase_id=phase.pk,
+        expected_fingerprint=fingerprint_of(phase),
+        comment=comment,
+        context=context_for(user),
+    )
 
 
 def signoff_events() -> list[AuditEvent]:
@@ -230,7 +237,12 @@ def test_it_refuses_a_deactivated_lead(ready_2a, lead):
 
 def test_it_refuses_a_management_command(ready_2a, system_context):
     with pytest.raises(Refused) as raised:
-        signoff_sign(phase_id=ready_2a.pk, comment=COMMENT, context=system_context)
+        signoff_sign(
+            phase_id=ready_2a.pk,
+            expected_fingerprint=fingerprint_of(ready_2a),
+            comment=COMMENT,
+            context=system_context,
+        )
 
     assert raised.value.message == "A signoff is a person's approval; a command cannot sign."
     assert not Signoff.objects.exists()
@@ -240,7 +252,12 @@ def test_it_raises_does_not_exist_for_an_unknown_phase(catalogue, lead):
     unknown = Phase.objects.order_by("-pk").first().pk + 1
 
     with pytest.raises(Phase.DoesNotExist):
-        signoff_sign(phase_id=unknown, comment=COMMENT, context=context_for(lead))
+        signoff_sign(
+            phase_id=unknown,
+            expected_fingerprint="0" * 64,
+            comment=COMMENT,
+            context=context_for(lead),
+        )
 
 
 def test_it_refuses_an_owner_of_a_finding_in_the_phase_and_audits_it(phase_2a, lead, reviewer):
@@ -249,7 +266,12 @@ def test_it_refuses_an_owner_of_a_finding_in_the_phase_and_audits_it(phase_2a, l
     make_ready(reviewer)
 
     with pytest.raises(Refused) as raised:
-        signoff_sign(phase_id=phase_2a.pk, comment=COMMENT, context=context_for(lead, "r-own"))
+        signoff_sign(
+            phase_id=phase_2a.pk,
+            expected_fingerprint=fingerprint_of(phase_2a),
+            comment=COMMENT,
+            context=context_for(lead, "r-own"),
+        )
 
     assert raised.value.message == "You may not sign off phase 2A."
     assert raised.value.blockers == [OWNER_REASON]
@@ -304,6 +326,52 @@ def test_it_names_both_reasons_for_an_owner_who_also_ticked(phase_2a, lead, revi
     assert raised.value.blockers == [OWNER_REASON, TICKER_REASON]
 
 
+def test_it_lets_a_lead_sign_once_a_reviewer_has_redone_their_tick(phase_2a, lead, reviewer):
+    item = ChecklistItem.objects.get(finding__code="SI-002", position=1)
+    tick(item, lead)
+    tick(item, reviewer, checked=False)
+    tick(item, reviewer)
+    make_ready(reviewer)
+
+    signoff = sign(phase_2a, lead)
+
+    assert (signoff.signed_by, signoff.is_active) == (lead, True)
+    assert [event.action for event in signoff_events()] == ["phase.signed_off"]
+
+
+def test_it_still_refuses_a_lead_with_one_tick_standing_after_others_were_redone(
+    phase_2a, lead, reviewer
+):
+    redone = ChecklistItem.objects.get(finding__code="SI-001", position=1)
+    standing = ChecklistItem.objects.get(finding__code="SI-002", position=1)
+    tick(redone, lead)
+    tick(standing, lead)
+    tick(redone, reviewer, checked=False)
+    tick(redone, reviewer)
+    make_ready(reviewer)
+
+    with pytest.raises(Refused) as raised:
+        sign(phase_2a, lead)
+
+    assert raised.value.blockers == [TICKER_REASON]
+    assert not Signoff.objects.exists()
+
+
+def test_it_still_refuses_an_owner_whose_ticks_were_redone(phase_2a, lead, reviewer):
+    Finding.objects.filter(code="SI-001").update(owner=lead)
+    item = ChecklistItem.objects.get(finding__code="SI-002", position=1)
+    tick(item, lead)
+    tick(item, reviewer, checked=False)
+    tick(item, reviewer)
+    make_ready(reviewer)
+
+    with pytest.raises(Refused) as raised:
+        sign(phase_2a, lead)
+
+    assert raised.value.blockers == [OWNER_REASON]
+    assert not Signoff.objects.exists()
+
+
 def test_it_lets_a_lead_who_ticked_sign_when_separation_is_relaxed(
     phase_2a, lead, reviewer, settings
 ):
@@ -345,3 +413,43 @@ def test_it_does_not_hold_a_tick_in_another_phase_against_the_signer(
 
     assert list(Signoff.objects.active()) == [second]
     assert second != first
+
+
+def test_it_refuses_content_changed_since_the_signer_reviewed_it_and_records_nothing(
+    ready_2a, lead, admin_user
+):
+    reviewed = fingerprint_of(ready_2a)
+    finding = Finding.objects.get(code="SI-001")
+    finding.rollback_sql += "\n-- rehearsed again"
+    finding_update(finding=finding, context=context_for(admin_user))
+
+    with pytest.raises(StaleVersion) as raised:
+        signoff_sign(
+            phase_id=ready_2a.pk,
+            expected_fingerprint=reviewed,
+            comment=COMMENT,
+            context=context_for(lead),
+        )
+
+    current = fingerprint_of(ready_2a)
+    assert current != reviewed
+    assert raised.value.status == 409
+    assert raised.value.message == (
+        f"Phase 2A changed since you reviewed it: its content fingerprint is now {current}. "
+        "Nothing was signed; review the content again and confirm."
+    )
+    assert not Signoff.objects.exists()
+    assert signoff_events() == []
+
+
+def test_it_signs_the_content_the_signer_reviewed(ready_2a, lead):
+    reviewed = fingerprint_of(ready_2a)
+
+    signoff = signoff_sign(
+        phase_id=ready_2a.pk,
+        expected_fingerprint=reviewed,
+        comment=COMMENT,
+        context=context_for(lead),
+    )
+
+    assert signoff.fingerprint == reviewed

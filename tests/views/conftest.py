@@ -7,7 +7,7 @@ from django.utils import timezone
 from findings.models import ChecklistItem, Finding, Phase, Signoff, Status
 from findings.services.signoffs import signoff_sign
 from tests.helpers import context_for
-from tests.phase_work import make_ready
+from tests.phase_work import fingerprint_of, make_ready
 from tests.views.phase_gate import COMMENT
 
 
@@ -24,7 +24,12 @@ def ready_2a(phase_2a, reviewer) -> Phase:
 
 @pytest.fixture
 def signoff(ready_2a, lead) -> Signoff:
-    return signoff_sign(phase_id=ready_2a.pk, comment=COMMENT, context=context_for(lead))
+    return signoff_sign(
+        phase_id=ready_2a.pk,
+        expected_fingerprint=fingerprint_of(ready_2a),
+        comment=COMMENT,
+        context=context_for(lead),
+    )
 
 
 @pytest.fixture

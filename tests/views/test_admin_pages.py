@@ -4,7 +4,15 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from findings.models import AuditEvent, ChecklistItem, Dependency, Finding, Phase, Signoff
+from findings.models import (
+    AuditEvent,
+    ChecklistItem,
+    Dependency,
+    Finding,
+    Notification,
+    Phase,
+    Signoff,
+)
 from tests.admin_forms import form_data
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda pair: pair[0]._meta.label_lower)
@@ -21,6 +29,13 @@ def everything(catalogue, admin_user, lead):
     """At least one row of every registered model."""
     Signoff.objects.create(
         phase=Phase.objects.get(code="2A"), signed_by=lead, signed_at=timezone.now()
+    )
+    Notification.objects.create(
+        recipient=lead,
+        to_address="lead@example.com",
+        kind="signed",
+        subject="Phase 2A was signed off",
+        body="lead signed phase 2A off.",
     )
     # django-axes registers its login records in the admin too.
     attempt = {

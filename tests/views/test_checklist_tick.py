@@ -9,6 +9,7 @@ from django.utils import timezone
 from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Signoff, Status
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
+from findings.signers import tick_would_bar_signing
 from tests.database_faults import reads_failing_after
 from tests.phase_work import finish
 
@@ -33,9 +34,13 @@ def post(client, target: ChecklistItem, data: dict, htmx: bool = True, headers=N
     )
 
 
-def tick(client, target: ChecklistItem, htmx: bool = True, headers=None):
-    """Post what the page posts when its box is ticked: the hidden "false", then "true"."""
+def tick(client, target: ChecklistItem, htmx: bool = True, headers=None, acknowledged=False):
+    """Post what the page posts when its box is ticked: the hidden "false", then "true"; and,
+    once the user has accepted that the tick bars them from signing, the page's acknowledgement.
+    """
     data = {"checked": ["false", "true"], "version": str(target.version)}
+    if acknowledged:
+        data["acknowledged_signing_bar"] = "1"
     return post(client, target, data, htmx=htmx, headers=headers)
 
 
@@ -102,7 +107,8 @@ def test_it_clears_the_done_blockers_when_the_last_item_is_ticked(reviewer_clien
 def test_it_answers_a_saved_tick_whose_redraw_fails_with_the_item_and_a_note(reviewer_client):
     target = item()
 
-    with reads_failing_after('UPDATE "findings_auditchainhead"'):
+    # Reads fail once the change's savepoint is released: the tick is saved, its redraw fails.
+    with reads_failing_after("RELEASE SAVEPOINT"):
         response = tick(reviewer_client, target)
 
     content = response.content.decode()
@@ -154,7 +160,8 @@ def test_it_lets_every_role_that_ticks_tick(client, catalogue, persona, request)
     client.force_login(request.getfixturevalue(persona))
     target = item()
 
-    response = tick(client, target)
+    # The signoff lead and the admin hold the signoff permission: they acknowledge the bar.
+    response = tick(client, target, acknowledged=persona != "reviewer")
 
     target.refresh_from_db()
     assert response.status_code == 200
@@ -472,3 +479,128 @@ def test_it_accepts_the_csrf_token_htmx_sends_from_the_body(reviewer, catalogue)
     target.refresh_from_db()
     assert response.status_code == 200
     assert target.checked
+
+
+@pytest.fixture
+def lead_client(client, lead, catalogue):
+    client.force_login(lead)
+    return client
+
+
+def test_it_asks_a_signoff_lead_to_confirm_a_plain_tick_that_bars_them_from_signing(lead_client):
+    target = item()
+
+    response = tick(lead_client, target, htmx=False)
+
+    content = response.content.decode()
+    target.refresh_from_db()
+    assert response.status_code == 200
+    assert "<html" in content
+    assert f"Ticking “{target.text}” bars you from signing phase 2A off" in content
+    assert f'action="/checklist/{target.pk}/"' in content
+    assert '<input type="hidden" name="checked" value="true">' in content
+    assert '<input type="hidden" name="version" value="1">' in content
+    assert '<input type="hidden" name="acknowledged_signing_bar" value="1">' in content
+    assert '<button type="submit">Tick and give up signing 2A</button>' in content
+    assert "hx-post" not in content.split('class="tick-confirmation"')[1].split(">")[0]
+    assert not target.checked
+    assert tick_events() == []
+
+
+def test_it_ticks_for_a_signoff_lead_who_confirmed_without_javascript(lead_client):
+    target = item()
+
+    response = tick(lead_client, target, htmx=False, acknowledged=True)
+
+    target.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == f"/findings/SI-001/#item-{target.pk}"
+    assert target.checked
+    assert target.checked_by.username == "lead"
+
+
+def test_it_answers_an_unacknowledged_htmx_tick_with_the_question_in_the_items_place(
+    lead_client,
+):
+    target = item()
+
+    response = tick(lead_client, target)
+
+    content = response.content.decode()
+    target.refresh_from_db()
+    assert response.status_code == 200
+    assert "<html" not in content
+    assert content.lstrip().startswith(f'<form id="item-{target.pk}" class="tick-confirmation"')
+    assert f'hx-post="/checklist/{target.pk}/"' in content
+    assert "Tick and give up signing 2A</button>" in content
+    assert not target.checked
+    assert tick_events() == []
+
+
+def test_it_never_asks_before_an_untick(lead_client, lead):
+    target = checklist_item_set(
+        item_id=item().pk, checked=True, expected_version=1, context=ActionContext(actor=lead)
+    )
+
+    response = untick(lead_client, target, htmx=False)
+
+    target.refresh_from_db()
+    assert response.status_code == 302
+    assert not target.checked
+
+
+def test_it_does_not_ask_a_reviewer_who_cannot_sign(reviewer_client):
+    response = tick(reviewer_client, item(), htmx=False)
+
+    assert response.status_code == 302
+    assert item().checked
+
+
+def test_it_does_not_ask_when_separation_of_duties_is_not_strict(lead_client, settings):
+    settings.SIGNOFF_STRICT_SEPARATION = False
+
+    response = tick(lead_client, item(), htmx=False)
+
+    assert response.status_code == 302
+    assert item().checked
+
+
+def test_it_does_not_ask_in_a_phase_without_a_signoff_gate(lead_client, lead):
+    sign_off_2a(lead)
+
+    response = tick(lead_client, item("BL-005"), htmx=False)
+
+    assert response.status_code == 302
+    assert item("BL-005").checked
+
+
+def test_it_refuses_a_viewer_before_asking(viewer_client):
+    response = tick(viewer_client, item(), htmx=False)
+
+    assert response.status_code == 403
+    assert "Tick and give up signing" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("persona", "phase_code", "strict", "signed", "bars"),
+    [
+        ("lead", "2A", True, False, True),
+        ("admin_user", "2A", True, False, True),
+        ("reviewer", "2A", True, False, False),
+        ("lead", "2A", False, False, False),
+        ("lead", "2A", True, True, False),
+        ("lead", "2B", True, False, False),
+        ("lead", None, True, False, False),
+    ],
+)
+def test_tick_would_bar_signing_only_a_signer_in_an_unsigned_gate_under_strict_separation(
+    catalogue, settings, request, persona, phase_code, strict, signed, bars
+):
+    settings.SIGNOFF_STRICT_SEPARATION = strict
+    user = request.getfixturevalue(persona)
+    if signed:
+        sign_off_2a(request.getfixturevalue("lead"))
+    phase = Phase.objects.get(code=phase_code) if phase_code else None
+
+    assert tick_would_bar_signing(user, phase) is bars
+    assert tick_would_bar_signing(user, phase, signed=signed) is bars

@@ -55,7 +55,7 @@ def test_it_lists_the_qa_failures_with_section_and_line(viewer_client):
 
     assert "Document QA: 32 failures" in page
     assert (
-        '<tr><td><a href="#L36">36</a></td><td>Section 3 Go Implementation</td>'
+        '<tr><td><a href="#L46">46</a></td><td>Section 3 Go Implementation</td>'
         "<td>placeholder</td><td>unfilled template placeholder [EntityName]</td></tr>"
     ) in page
     assert '<li class="qa-fail">✗ Go parses: 10 failures</li>' in page
@@ -70,7 +70,7 @@ def test_it_shows_the_rendered_preview_and_the_raw_markdown(viewer_client):
         '<span class="raw-line" id="L1"># SI-001: Enhanced Transaction Management '
         "Anti-patterns - TACTICAL IMPLEMENTATION PLAN</span>"
     ) in page
-    assert '<span class="raw-line" id="L36">type [EntityName]Manager struct {</span>' in page
+    assert '<span class="raw-line" id="L46">type [EntityName]Manager struct {</span>' in page
 
 
 def test_it_shows_the_readme_index(viewer_client):

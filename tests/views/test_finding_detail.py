@@ -12,6 +12,7 @@ from findings.services.checklist import checklist_item_set
 from findings.services.dependencies import dependency_add
 from findings.services.status import finding_status_set
 from tests.helpers import context_for
+from tests.phase_work import finish
 
 LOCKED_BY_2A = "Locked until phase 2A Foundation is signed off."
 
@@ -270,6 +271,54 @@ def test_it_unlocks_the_page_once_2a_is_signed_off(reviewer_client, lead):
     assert LOCKED_BY_2A not in content
     assert all("disabled" not in box for box in checkboxes(content))
     assert "Move to in progress</button>" in content
+
+
+def test_it_shows_a_done_findings_checkboxes_disabled_with_the_way_back(reviewer_client, reviewer):
+    finish("SI-001", reviewer)
+
+    content = reviewer_client.get("/findings/SI-001/").content.decode()
+
+    checklist = section(content, 'id="checklist"')
+    reason = "SI-001 is done: move it back to in review to change its checklist."
+    assert f'<p id="checklist-frozen" class="notice" role="note">{reason}' in checklist
+    assert len(checkboxes(checklist)) == 13
+    for box in checkboxes(checklist):
+        assert re.search(r"\sdisabled[\s>]", box)
+        assert 'aria-describedby="checklist-frozen"' in box
+    assert '<button type="submit" class="small">Save</button>' not in content
+    panel = section(content, 'id="status-panel"')
+    assert '<input type="hidden" name="target" value="in_review">' in panel
+    assert "Move to in review</button>" in panel
+
+
+def test_it_warns_a_signoff_lead_that_a_tick_bars_them_from_signing_2a(client, lead, catalogue):
+    client.force_login(lead)
+
+    content = client.get("/findings/SI-001/").content.decode()
+
+    checklist = section(content, 'id="checklist"')
+    assert "ticking an item here bars you from signing phase 2A off" in checklist
+    assert re.search(r'<section id="checklist"[^>]*data-signing-bar="Ticking an item', content)
+
+
+@pytest.mark.parametrize(
+    ("persona", "code", "signed"),
+    [("reviewer", "SI-001", False), ("lead", "SI-001", True), ("lead", "BL-005", True)],
+    ids=["reviewer-in-2a", "lead-in-signed-2a", "lead-in-ungated-2b"],
+)
+def test_it_warns_nobody_whom_a_tick_does_not_bar(
+    client, catalogue, lead, request, persona, code, signed
+):
+    if signed:
+        Signoff.objects.create(
+            phase=Phase.objects.get(code="2A"), signed_by=lead, signed_at=timezone.now()
+        )
+    client.force_login(request.getfixturevalue(persona))
+
+    content = client.get(f"/findings/{code}/").content.decode()
+
+    assert "bars you from signing" not in content
+    assert "data-signing-bar" not in content
 
 
 def test_it_shows_the_history_newest_first(viewer_client, reviewer):

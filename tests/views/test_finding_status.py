@@ -80,14 +80,75 @@ def test_it_updates_the_phase_progress_out_of_band(reviewer_client):
 
     content = response.content.decode()
     assert response.status_code == 200
-    assert '<div id="phase-progress" class="progress-block" hx-swap-oob="true">' in content
+    # The progress is redrawn inside the checklist, the one region swapped out of band.
+    assert re.search(r'<section id="checklist"[^>]*hx-swap-oob="true"', content)
+    assert content.count("hx-swap-oob") == 1
+    assert '<div id="phase-progress"' in content
     assert "Phase 2A: 1 of 3 findings done, 13 of 39 items ticked" in content
     assert not re.search(r'<section id="status-panel"[^>]*hx-swap-oob', content)
 
 
+def checkboxes(content: str) -> list[str]:
+    return re.findall(r'<input type="checkbox"[^>]*>', content)
+
+
+def test_it_redraws_the_checklist_disabled_with_the_reason_when_the_finding_is_done(
+    reviewer_client,
+):
+    set_status("SI-001", Status.IN_REVIEW)
+    tick_all("SI-001")
+
+    response = move(reviewer_client, "SI-001", "done")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert len(checkboxes(content)) == 13
+    assert all(re.search(r"\sdisabled[\s>]", box) for box in checkboxes(content))
+    assert "SI-001 is done: move it back to in review to change its checklist." in content
+    assert "Move to in review</button>" in content
+
+
+def test_it_redraws_the_checklist_enabled_when_the_finding_is_back_in_review(reviewer_client):
+    set_status("SI-001", Status.DONE)
+    tick_all("SI-001")
+
+    response = move(reviewer_client, "SI-001", "in_review")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'<section id="checklist"[^>]*hx-swap-oob="true"', content)
+    assert len(checkboxes(content)) == 13
+    assert not any("disabled" in box for box in checkboxes(content))
+    assert "is done: move it back" not in content
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_it_refuses_to_move_a_finding_out_of_done_while_a_done_finding_depends_on_it(
+    reviewer_client, admin_user, htmx
+):
+    dependency_add(
+        finding=finding("BF-002"),
+        depends_on=finding("SI-001"),
+        context=ActionContext(actor=admin_user),
+    )
+    for code in ("SI-001", "BF-002"):
+        set_status(code, Status.DONE)
+        tick_all(code)
+
+    response = move(reviewer_client, "SI-001", "in_review", htmx=htmx)
+
+    content = response.content.decode()
+    assert response.status_code == 422
+    assert (
+        "SI-001 cannot move to in review. BF-002 is done and depends on SI-001: "
+        "move BF-002 back to in review first."
+    ) in content
+    assert finding().status == Status.DONE
+
+
 def test_it_answers_a_saved_move_whose_redraw_fails_with_the_panel_and_a_note(reviewer_client):
-    # The move's last read is its signoff check; the reads after it are the redraw's.
-    with reads_failing_after('SELECT "findings_signoff"'):
+    # Reads fail once the change's savepoint is released: the move is saved, its redraw fails.
+    with reads_failing_after("RELEASE SAVEPOINT"):
         response = move(reviewer_client, "SI-001", "in_progress")
 
     content = response.content.decode()

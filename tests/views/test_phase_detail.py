@@ -7,20 +7,24 @@ one page and one gate fragment (tests/views/phase_gate.py).
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from findings.gates import phase_readiness
 from findings.models import ChecklistItem, Dependency, Finding, Phase, Signoff, Status
+from findings.roles import SIGNOFF_LEAD
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
 from tests.helpers import context_for
-from tests.phase_work import make_ready, move, tick
+from tests.phase_work import fingerprint_of, make_ready, move, tick
 from tests.views.phase_gate import (
     COMMENT,
     OWNER_REASON,
     REVOKE_FORM,
     SIGN_FORM,
+    SIGN_LINK,
     TICKER_REASON,
     gate_of,
     item_of,
@@ -162,7 +166,8 @@ def test_it_shows_a_phase_without_a_gate_and_its_lock(client, catalogue, viewer)
 
     assert "This phase has no signoff gate." in html
     assert "Locked until phase 2A Foundation is signed off." in html
-    assert 'action="/phases/2B/signoff/"' not in html
+    assert 'href="/phases/2B/signoff/"' not in html
+    assert "Who may sign" not in html
 
 
 def test_it_shows_the_current_fingerprint_before_any_signoff(client, phase_2a, viewer):
@@ -176,43 +181,104 @@ def test_it_shows_the_current_fingerprint_before_any_signoff(client, phase_2a, v
     ("persona", "offered"),
     [("lead", True), ("admin_user", True), ("reviewer", False), ("viewer", False)],
 )
-def test_it_offers_the_sign_form_only_to_those_who_may_sign_a_ready_phase(
+def test_it_offers_the_sign_link_only_to_those_who_may_sign_a_ready_phase(
     client, ready_2a, persona, offered, request
 ):
     html = page(client, request.getfixturevalue(persona))
 
     assert "Ready to sign off" in html
-    assert (SIGN_FORM in html) is offered
-    assert ('hx-post="/phases/2A/signoff/"' in html) is offered
-
-
-def test_it_offers_no_sign_form_while_the_phase_is_not_ready(client, phase_2a, lead):
-    html = page(client, lead)
-
+    assert (SIGN_LINK in html) is offered
+    assert ('hx-get="/phases/2A/signoff/"' in html) is offered
+    # Signing is confirmed on the confirmation, never from the page itself.
     assert SIGN_FORM not in html
 
 
-def test_it_tells_an_owner_why_they_cannot_sign(client, phase_2a, reviewer, lead):
+def test_it_offers_no_sign_link_while_the_phase_is_not_ready(client, phase_2a, lead):
+    html = page(client, lead)
+
+    assert SIGN_LINK not in html
+
+
+@pytest.mark.parametrize("persona", ["viewer", "reviewer", "lead"])
+def test_it_names_who_may_sign_a_gated_phase(client, ready_2a, lead, admin_user, persona, request):
+    html = gate_of(page(client, request.getfixturevalue(persona)))
+
+    assert '<p class="signers" id="phase-signers">Who may sign: admin, lead</p>' in html
+
+
+def test_it_names_the_second_lead_where_the_first_ticked(
+    client, phase_2a, reviewer, lead, admin_user
+):
+    second = get_user_model().objects.create_user("lead2")
+    second.groups.set([Group.objects.get(name=SIGNOFF_LEAD)])
+    tick(item_of("SI-002", 1), lead)
+    make_ready(reviewer)
+
+    assert "Who may sign: admin, lead2</p>" in gate_of(page(client, reviewer))
+    assert f"You cannot sign: {TICKER_REASON} someone else must sign it off. admin, lead2 can." in (
+        gate_of(page(client, lead))
+    )
+
+
+def test_it_names_no_signers_once_the_phase_is_signed(client, signoff, viewer):
+    assert "Who may sign" not in page(client, viewer)
+
+
+def test_it_says_why_nobody_can_sign_when_every_holder_is_barred(
+    client, phase_2a, reviewer, lead, admin_user
+):
+    tick(item_of("SI-001", 1), lead)
+    tick(item_of("SI-002", 1), admin_user)
+    make_ready(reviewer)
+
+    html = gate_of(page(client, reviewer))
+
+    assert "Who may sign" not in html
+    assert (
+        "Nobody can sign it off: every holder of the signoff lead role (admin, lead) owns a "
+        "finding of the phase or ticked one of its items."
+    ) in html
+
+
+def test_it_tells_an_owner_why_they_cannot_sign_and_who_can(
+    client, phase_2a, reviewer, lead, admin_user
+):
     Finding.objects.filter(code="SI-001").update(owner=lead)
     make_ready(reviewer)
 
     html = page(client, lead)
 
-    assert SIGN_FORM not in html
-    assert OWNER_REASON in gate_of(html)
+    assert SIGN_LINK not in html
+    assert f"You cannot sign: {OWNER_REASON} admin can.</p>" in gate_of(html)
 
 
-def test_it_tells_a_lead_who_ticked_why_they_cannot_sign(client, phase_2a, reviewer, lead):
+def test_it_tells_a_lead_who_ticked_why_they_cannot_sign_and_who_can(
+    client, phase_2a, reviewer, lead, admin_user
+):
     tick(item_of("SI-002", 1), lead)
     make_ready(reviewer)
 
     html = page(client, lead)
 
-    assert SIGN_FORM not in html
-    assert TICKER_REASON in gate_of(html)
+    assert SIGN_LINK not in html
+    assert f"You cannot sign: {TICKER_REASON} someone else must sign it off. admin can.</p>" in (
+        gate_of(html)
+    )
 
 
-def test_it_offers_the_form_to_a_lead_who_ticked_when_separation_is_relaxed(
+def test_it_offers_the_link_to_a_lead_whose_tick_was_redone(client, phase_2a, reviewer, lead):
+    item = item_of("SI-002", 1)
+    tick(item, lead)
+    tick(item, reviewer, checked=False)
+    make_ready(reviewer)
+
+    html = page(client, lead)
+
+    assert SIGN_LINK in html
+    assert "You cannot sign" not in html
+
+
+def test_it_offers_the_link_to_a_lead_who_ticked_when_separation_is_relaxed(
     client, phase_2a, reviewer, lead, settings
 ):
     settings.SIGNOFF_STRICT_SEPARATION = False
@@ -221,7 +287,7 @@ def test_it_offers_the_form_to_a_lead_who_ticked_when_separation_is_relaxed(
 
     html = page(client, lead)
 
-    assert SIGN_FORM in html
+    assert SIGN_LINK in html
     assert TICKER_REASON not in html
 
 
@@ -236,12 +302,13 @@ def test_it_shows_who_signed_when_with_what_comment_and_that_content_matches(
     assert f"<code>{signoff.fingerprint}</code>" in html
     assert "today's content still matches." in html
     assert "differs" not in html
-    assert SIGN_FORM not in html
+    assert SIGN_LINK not in html
 
 
 def test_it_escapes_the_signoff_comment(client, ready_2a, lead, viewer):
     signoff_sign(
         phase_id=ready_2a.pk,
+        expected_fingerprint=fingerprint_of(ready_2a),
         comment='<script>alert("signed")</script>',
         context=context_for(lead),
     )

@@ -6,7 +6,7 @@ from findings.models import Signoff
 from tests.views.phase_gate import (
     HTMX,
     REASON,
-    SIGN_FORM,
+    SIGN_LINK,
     signoff_events,
 )
 
@@ -39,7 +39,7 @@ def test_it_answers_an_admins_htmx_revoke_with_the_gate_fragment(client, signoff
     assert html.lstrip().startswith('<section id="phase-gate"')
     assert "The signoff of phase 2A is revoked." in html
     assert "revoked by admin" in html
-    assert SIGN_FORM in html
+    assert SIGN_LINK in html
     assert not Signoff.objects.active().exists()
 
 

@@ -36,12 +36,13 @@ STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW
 # audit chain's head lock, which every change takes before it writes, the write with its audit
 # event (savepoints, the head again, the insert and the head's update), then the fragments' reads:
 # the finding's items, the phase's progress and the dependencies. The signoff revalidation runs
-# only when a signoff stands.
+# only when a signoff stands; every change ends with one read of its gated unsigned phases'
+# progress, to tell their signers when one becomes ready to sign (phases_ready_announce).
 # A status move: the same, with the finding read before the lock and the signoff revalidation.
 # A phase page for a signoff lead: the phases with their progress, the active signoff, the phase's
 # findings with their item counts (which its readiness reuses), its outside dependencies and
-# unticked items, its content for the fingerprint (3), the lead's separation of duties (2), its
-# documents and its signoff history.
+# unticked items, its content for the fingerprint (3), who may sign it (the signoff lead role's
+# holders and what bars any of them, 3), its documents and its signoff history.
 # A refusal draws only the fragment it swaps, from what the service read when it refused. A tick
 # refused by the view: the item, and its phase's lock when the box could be enabled (bad input). A
 # tick the service refuses adds nothing to the service's reads (its phase's lock, the item and the
@@ -49,8 +50,8 @@ STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW
 # status move: the finding, then the phase's lock when the view refuses, or else the service's
 # reads, then the dependencies for the blockers of the moves the panel offers (none when locked).
 QUERIES = {
-    "sqlite": {"dashboard": 7, "finding": 10, "tick": 15, "status": 19, "phase": 15},
-    "postgresql": {"dashboard": 7, "finding": 10, "tick": 15, "status": 19, "phase": 15},
+    "sqlite": {"dashboard": 7, "finding": 10, "tick": 16, "status": 20, "phase": 16},
+    "postgresql": {"dashboard": 7, "finding": 10, "tick": 16, "status": 20, "phase": 16},
 }
 REFUSALS = {
     vendor: {

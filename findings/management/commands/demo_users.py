@@ -12,12 +12,18 @@ DEMO_ACCOUNTS = (
     ("viewer", VIEWER),
     ("reviewer", REVIEWER),
     ("lead", SIGNOFF_LEAD),
+    # A second lead, who can sign a phase that `lead` worked on: separation of duties bars
+    # whoever owns a finding of a phase or ticked one of its items from signing it off.
+    ("lead2", SIGNOFF_LEAD),
     ("admin", ADMIN),
 )
 
 
 class Command(BaseCommand):
-    help = "Create the demo users viewer, reviewer, lead and admin, one per role (DEBUG only)."
+    help = (
+        "Create the demo users viewer, reviewer, lead, lead2 and admin: one per role and a "
+        "second signoff lead (DEBUG only)."
+    )
 
     def handle(self, *args, **options):
         if not settings.DEBUG:

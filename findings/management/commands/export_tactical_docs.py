@@ -1,10 +1,8 @@
-from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from findings.export.qa import CHECKS
-from findings.export.reports import tree_reports
+from findings.export.reports import plan_qa
 from findings.export.snapshot import snapshot_load
 from findings.export.tree import ExportRefused, tree_write
 
@@ -30,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="write nothing; print each QA failure as document:section:line: message",
+            help="write nothing; print the QA problems of each document by finding and field",
         )
 
     def handle(self, *args, out: Path, force: bool, check: bool, **options):
@@ -45,17 +43,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Exported the tactical plans to {out}: {report}.")
 
     def _check(self, snapshot) -> None:
-        reports = tree_reports(snapshot)
-        problems = [problem for report in reports for problem in report.problems]
-        for problem in problems:
-            self.stdout.write(str(problem))
-        if not problems:
-            self.stdout.write(f"QA passed: all {len(reports)} files pass every check.")
-            return
-        failing = sum(not report.passed for report in reports)
-        by_check = Counter(problem.check for problem in problems)
-        summary = ", ".join(
-            f"{CHECKS[name]}: {by_check[name]}" for name in CHECKS if name in by_check
-        )
-        message = f"QA failed: {len(problems)} failures in {failing} of {len(reports)} files"
-        raise CommandError(f"{message} ({summary}).", returncode=1)
+        qa = plan_qa(snapshot)
+        path = None
+        for group in qa.groups:
+            if group.path != path:
+                path = group.path
+                self.stdout.write(path)
+            self.stdout.write(f"  {group}")
+        if not qa.passed:
+            raise CommandError(qa.headline, returncode=1)
+        self.stdout.write(qa.headline)
