@@ -183,6 +183,9 @@ class Finding(models.Model):
     rollback_sql = models.TextField("rollback SQL", blank=True)
 
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Counts changes of the written content (the document's sections) alone, so an editor or an
+    # exported document can tell whether the text it started from is still current.
+    content_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # How far an unfinished finding has got, most advanced first; NULL once it is finished. The
@@ -236,7 +239,10 @@ class Finding(models.Model):
                 ),
             ),
         ]
-        permissions = [("change_finding_status", "Can move a finding through its lifecycle")]
+        permissions = [
+            ("change_finding_status", "Can move a finding through its lifecycle"),
+            ("edit_content", "Can write a finding's tactical document sections"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.title}"

@@ -13,7 +13,7 @@ READ = [
     "view_signoff",
     "view_auditevent",
 ]
-REVIEW = [*READ, "tick_checklistitem", "change_finding_status"]
+REVIEW = [*READ, "tick_checklistitem", "change_finding_status", "edit_content"]
 SIGN = [*REVIEW, "sign_off_phase"]
 # Audit events are append-only, so nobody is ever given a way to add, change or delete them by hand.
 EDIT = [

@@ -19,6 +19,8 @@ flush` truncates findings_phaseprogress with them. SQLite runs its triggers row 
 Migration 0003 runs this SQL.
 """
 
+from django.db import migrations
+
 PROGRESS_COLUMNS = """
     phase_id, findings_total, findings_done, remaining_effort_min, remaining_effort_max,
     remaining_estimated, items_total, items_ticked, outside_dependencies_open
@@ -423,3 +425,27 @@ def sqlite_create() -> list[str]:
 
 def sqlite_drop() -> list[str]:
     return [f"DROP TRIGGER findings_phase_progress_{name}" for name in SQLITE_TRIGGERS]
+
+
+def sqlite_triggers_lifted_around(*operations):
+    """Migration operations that run `operations` with the progress triggers lifted on SQLite.
+
+    SQLite changes a column of a table it cannot alter in place (a NOT NULL column, a new
+    constraint) by building a new table and renaming it over the old one, and the rename fails
+    while a trigger on another table names the old one. PostgreSQL alters in place; there the
+    triggers stay.
+    """
+
+    def run(statements):
+        def apply(apps, schema_editor):
+            if schema_editor.connection.vendor == "sqlite":
+                for statement in statements():
+                    schema_editor.execute(statement)
+
+        return apply
+
+    return [
+        migrations.RunPython(run(sqlite_drop), run(sqlite_create)),
+        *operations,
+        migrations.RunPython(run(sqlite_create), run(sqlite_drop)),
+    ]

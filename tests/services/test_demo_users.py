@@ -18,7 +18,11 @@ READ = {
     "findings.view_signoff",
     "findings.view_auditevent",
 }
-REVIEW = READ | {"findings.tick_checklistitem", "findings.change_finding_status"}
+REVIEW = READ | {
+    "findings.tick_checklistitem",
+    "findings.change_finding_status",
+    "findings.edit_content",
+}
 SIGN = REVIEW | {"findings.sign_off_phase"}
 EDIT = SIGN | {
     f"findings.{verb}_{model}"
