@@ -114,6 +114,7 @@ def generate(start: int, stop: int) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
+    from findings.item_keys import STANDARD_ITEM_KEYS
     from findings.models import ChecklistItem, Dependency, Finding, Status, TacticalDocument
     from findings.seed import STANDARD_CHECKLIST
 
@@ -151,13 +152,16 @@ def generate(start: int, stop: int) -> None:
                     finding=finding,
                     section=section,
                     text=text.replace("[dependency findings]", "BF-001, BL-002"),
+                    key=key,
                     position=position,
                     checked=position % 3 == 0,
                     checked_by=user if position % 3 == 0 else None,
                     checked_at=ticked_at if position % 3 == 0 else None,
                 )
                 for finding in findings
-                for position, (section, text) in enumerate(STANDARD_CHECKLIST, start=1)
+                for position, ((section, text), key) in enumerate(
+                    zip(STANDARD_CHECKLIST, STANDARD_ITEM_KEYS.values(), strict=True), start=1
+                )
             ),
             batch_size=2000,
         )

@@ -5,6 +5,7 @@ Every setting that differs between machines comes from the environment; README.m
 
 import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -250,6 +251,19 @@ LOGGING = {
 # sign it.
 SIGNOFF_STRICT_SEPARATION = envbool("SIGNOFF_STRICT_SEPARATION", "1")
 
+# Document QA applies each migration and its rollback in this PostgreSQL database, used for
+# nothing else and reached by a role with no rights elsewhere (findings/export/sandbox.py); unset,
+# that check is off and /documents/ says so.
+QA_SANDBOX_DATABASE_URL = os.getenv("QA_SANDBOX_DATABASE_URL", "")
+# QA results are kept per content version (findings/export/qa_cache.py): each process's local
+# memory is enough, with room for a sandbox verdict per migration of a large plan.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
+    }
+}
+
 # Notifications: the phase page's address in a message starts with SITE_URL. Mail goes through
 # Django's email framework: printed to the console with DEBUG on, SMTP from the environment
 # otherwise (README lists the variables).
@@ -268,3 +282,13 @@ EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "0")
 EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "0")
 EMAIL_TIMEOUT = int(os.getenv("EMAIL_TIMEOUT", "10"))
+
+# How many API requests one token may make per second, minute, hour or day ("120/min"); beyond it
+# the API answers 429 with Retry-After. Counted in Django's cache, so per process unless CACHES
+# names a shared one.
+API_TOKEN_RATE = os.getenv("API_TOKEN_RATE", "120/min").strip()
+if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", API_TOKEN_RATE):
+    raise ImproperlyConfigured(
+        f"API_TOKEN_RATE must be a number of requests per s, min, hour or day (120/min), "
+        f"not {API_TOKEN_RATE!r}"
+    )

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from findings.forms import AdminLoginForm, LoginForm
+from findings.views import accounts
 
 admin.site.site_header = "DomainFlow Finding Tracker administration"
 admin.site.site_title = "DomainFlow Finding Tracker"
@@ -19,7 +20,7 @@ urlpatterns = [
     ),
     # Django's password-reset views are left out: they mail a link, and no mail is configured;
     # they would be an open, unthrottled form. Add them with mail and throttling.
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", accounts.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_change/",
         auth_views.PasswordChangeView.as_view(),

@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 
 from findings.gates import locking_gates, phases_with_signoff
 from findings.models import (
+    ApiToken,
     AuditEvent,
     ChecklistItem,
     Dependency,
@@ -31,6 +32,7 @@ from findings.services.findings import (
     finding_update,
 )
 from findings.services.status import finding_save_problems
+from findings.services.tokens import token_create, token_revoke
 
 ROW_ID = re.compile(r"[0-9]{1,18}")
 
@@ -180,8 +182,8 @@ class FindingAdminForm(forms.ModelForm):
 
 class ChecklistItemInline(admin.TabularInline):
     model = ChecklistItem
-    fields = ["position", "section", "text", "checked", "checked_by", "checked_at"]
-    readonly_fields = ["checked", "checked_by", "checked_at"]
+    fields = ["position", "key", "section", "text", "checked", "checked_by", "checked_at"]
+    readonly_fields = ["key", "checked", "checked_by", "checked_at"]
     extra = 0
 
 
@@ -274,6 +276,73 @@ class FindingAdmin(SignedPhaseMixin, SaveRefusedMixin, TolerantAutocompleteMixin
             raise SaveRefused(f"Nothing was saved: {'; '.join(_messages_of(error))}") from error
 
 
+@admin.register(ApiToken)
+class ApiTokenAdmin(SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin):
+    """Tokens of every user; an admin makes service accounts' tokens here. A token is created
+    and revoked through the service, so both are audited, and never edited or deleted.
+    """
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "scope",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "name", "scope", "expires_at"]
+    actions = ["revoke_tokens"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [*self.fields, "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) or self.fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        try:
+            token, raw = token_create(
+                user=obj.user,
+                name=obj.name,
+                scope=obj.scope,
+                expires_at=obj.expires_at,
+                context=ActionContext.from_request(request),
+            )
+        except (PermissionDenied, ValidationError) as error:
+            raise SaveRefused(f"No token was made: {'; '.join(_messages_of(error))}") from error
+        obj.pk, obj.prefix, obj.digest, obj.created_at = (
+            token.pk,
+            token.prefix,
+            token.digest,
+            token.created_at,
+        )
+        messages.warning(
+            request,
+            f"The token for {token.user.get_username()} is {raw} . Copy it now: it is stored "
+            "hashed and will not be shown again.",
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        context = ActionContext.from_request(request)
+        for token_id in queryset.values_list("pk", flat=True):
+            token_revoke(token_id=token_id, context=context)
+        messages.success(request, "The selected tokens are revoked.")
+
+
 def _as_model_values(snapshot: dict) -> dict:
     """Turn a snapshot keyed by field name with raw ids into keyword arguments for the model."""
     return {Finding._meta.get_field(name).attname: value for name, value in snapshot.items()}
@@ -363,11 +432,20 @@ class DependencyAdmin(SignedPhaseMixin, TolerantAutocompleteMixin, admin.ModelAd
 class ChecklistItemAdmin(
     SignedPhaseMixin, SaveRefusedMixin, TolerantAutocompleteMixin, admin.ModelAdmin
 ):
-    list_display = ["finding", "position", "section", "text", "checked", "checked_by"]
+    list_display = ["finding", "position", "key", "section", "text", "checked", "checked_by"]
     list_filter = ["section", "checked", "finding__phase"]
     list_select_related = ["finding", "checked_by"]
-    search_fields = ["finding__code", "text"]
-    readonly_fields = ["checked", "checked_by", "checked_at"]
+    search_fields = ["finding__code", "key", "text"]
+    # The key is given once and kept; the evidence is what the last tick or untick reported.
+    readonly_fields = [
+        "key",
+        "checked",
+        "checked_by",
+        "checked_at",
+        "evidence_url",
+        "evidence_commit",
+        "evidence_summary",
+    ]
     autocomplete_fields = ["finding"]
 
     def signed_phase_of(self, obj) -> Phase | None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_filters.widgets import BooleanWidget
 
+from findings.audit_display import action_name
 from findings.gates import FINISHED, unsigned_gates_before
 from findings.models import AuditEvent, Category, Dependency, Phase, Priority, Status
 
@@ -142,7 +143,8 @@ class AuditEventFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         # The actions recorded so far, read once per request rather than listed by hand.
         actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
-        self.filters["action"].extra["choices"] = [(action, action) for action in actions]
+        choices = [(action, action_name(action)) for action in actions]
+        self.filters["action"].extra["choices"] = sorted(choices, key=lambda choice: choice[1])
 
     def filter_actor(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # The log shows events with no user as "system", so that name finds them too.

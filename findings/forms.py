@@ -110,3 +110,24 @@ class LoginForm(BoundedLoginMixin, AuthenticationForm):
 
 class AdminLoginForm(BoundedLoginMixin, AdminAuthenticationForm):
     pass
+
+
+# Far beyond any section a document needs, and small enough that QA of one preview stays quick.
+SECTION_TEXT_LIMIT = 100_000
+
+
+class ContentPreviewForm(forms.Form):
+    """A section's text exactly as typed: no stripping, so code keeps its indentation and lines."""
+
+    text = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=SECTION_TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+    )
+
+
+class ContentForm(ContentPreviewForm):
+    """The text, and the content version the editor was opened on."""
+
+    version = AsciiIntegerField(min_value=1, max_value=MAX_VERSION)

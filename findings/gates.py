@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from findings.models import ChecklistItem, Dependency, Finding, Phase, Signoff, Status
 
@@ -34,6 +34,17 @@ def locking_gates(phases: list[Phase]) -> dict[int, Phase]:
         elif phase.requires_signoff and not phase.has_active_signoff:
             waiting_on = phase
     return gates
+
+
+def phases_relocked_by_revoking(phase_id: int) -> list[Phase]:
+    """The phases, in order, that a revocation of this phase's signoff would lock. One query."""
+    phases = phases_with_signoff()
+    locked_now = locking_gates(phases)
+    for phase in phases:
+        if phase.pk == phase_id:
+            phase.has_active_signoff = False
+    locked_after = locking_gates(phases)
+    return [phase for phase in phases if phase.pk in locked_after.keys() - locked_now.keys()]
 
 
 def unsigned_gates_before(order) -> QuerySet[Phase]:
@@ -114,6 +125,18 @@ class Blocker:
     item: ChecklistItem | None = None
 
 
+@dataclass(frozen=True)
+class BlockerGroup:
+    """What blocks a phase's signoff in one of its findings, summed up in one line
+    ("BF-002: planned · 13 of 13 items not ticked"), with a line for each unticked item and
+    each unfinished dependency outside the phase.
+    """
+
+    finding: Finding
+    summary: str
+    blockers: list[Blocker]
+
+
 @dataclass
 class Readiness:
     """What stands between a phase and its signoff, in detail; ready when there is nothing."""
@@ -122,6 +145,7 @@ class Readiness:
     unticked_items: list[ChecklistItem] = field(default_factory=list)
     unfinished_findings: list[Finding] = field(default_factory=list)
     outside_dependencies: list[Dependency] = field(default_factory=list)
+    items_total: dict[int, int] = field(default_factory=dict)  # each finding's id: its items
 
     @property
     def is_ready(self) -> bool:
@@ -162,6 +186,58 @@ class Readiness:
         ]
         return blockers
 
+    @property
+    def gate_blocker(self) -> Blocker | None:
+        """The unsigned gate the phase waits on, as a blocker linking to its phase."""
+        if self.waiting_on is None:
+            return None
+        return Blocker(lock_reason_waiting_on(self.waiting_on), gate=self.waiting_on)
+
+    @property
+    def blocker_groups(self) -> list[BlockerGroup]:
+        """The blockers other than the gate, one group per finding of the phase, by code."""
+        unfinished = {finding.pk: finding for finding in self.unfinished_findings}
+        findings: dict[int, Finding] = {}
+        lines: dict[int, list[Blocker]] = {}
+        for link in self.outside_dependencies:
+            findings.setdefault(link.finding_id, link.finding)
+            text = (
+                f"Depends on {link.depends_on.code}, which is "
+                f"{link.depends_on.get_status_display().lower()}."
+            )
+            lines.setdefault(link.finding_id, []).append(Blocker(text, finding=link.depends_on))
+        for item in self.unticked_items:
+            findings.setdefault(item.finding_id, item.finding)
+            lines.setdefault(item.finding_id, []).append(
+                Blocker(f"“{item.text}” is not ticked.", finding=item.finding, item=item)
+            )
+        findings.update(unfinished)
+        groups = [
+            BlockerGroup(
+                finding=finding,
+                summary=self._group_summary(finding, pk in unfinished, lines.get(pk, [])),
+                blockers=lines.get(pk, []),
+            )
+            for pk, finding in findings.items()
+        ]
+        return sorted(groups, key=lambda group: group.finding.code)
+
+    def _group_summary(self, finding: Finding, is_unfinished: bool, lines: list[Blocker]) -> str:
+        facts = [finding.get_status_display().lower()] if is_unfinished else []
+        unticked = sum(line.item is not None for line in lines)
+        if unticked:
+            total = self.items_total.get(finding.pk)
+            of_total = f" of {total}" if total is not None else ""
+            noun = "item" if (total or unticked) == 1 else "items"
+            facts.append(f"{unticked}{of_total} {noun} not ticked")
+        dependencies = len(lines) - unticked
+        if dependencies:
+            facts.append(
+                f"{dependencies} unfinished "
+                f"dependenc{'ies' if dependencies != 1 else 'y'} in other phases"
+            )
+        return f"{finding.code}: " + " · ".join(facts)
+
     def gate_state(
         self, phase: Phase, *, signoff: Signoff | None, signing_problems: Iterable[str] = ()
     ) -> GateState:
@@ -179,7 +255,9 @@ def phase_readiness(phase: Phase) -> Readiness:
     return readiness_given(
         phase,
         waiting_on=unsigned_gate_before(phase),
-        findings=list(phase.findings.order_by("code")),
+        findings=list(
+            phase.findings.annotate(items_total=Count("checklist_items")).order_by("code")
+        ),
     )
 
 
@@ -189,10 +267,11 @@ def readiness_given(
     """phase_readiness() for a page that has already read the phase's gate and its findings.
 
     `waiting_on` is the unsigned gate the phase waits on, if any, and `findings` are all of the
-    phase's findings, ordered by code.
+    phase's findings, ordered by code, each with `items_total`, its number of checklist items.
     """
     return Readiness(
         waiting_on=waiting_on,
+        items_total={finding.pk: finding.items_total for finding in findings},
         unfinished_findings=[finding for finding in findings if finding.status not in FINISHED],
         outside_dependencies=list(
             Dependency.objects.filter(finding__phase=phase)

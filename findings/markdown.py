@@ -13,11 +13,15 @@ Pygments' own output passes through the same sanitiser, so highlighting never wi
 can put on the page.
 """
 
+from collections.abc import Callable
+
 import markdown
 import nh3
 from django.utils.safestring import SafeString, mark_safe
+from markdown.extensions import Extension
 from markdown.extensions.codehilite import CodeHiliteExtension
 from markdown.extensions.fenced_code import FencedBlockPreprocessor, FencedCodeExtension
+from markdown.treeprocessors import Treeprocessor
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import GoLexer, PostgresLexer
@@ -63,6 +67,24 @@ _CLEANER = nh3.Cleaner(
     strip_comments=True,
 )
 
+# A checklist item's label sits inside a <label>: only inline emphasis and code belong there.
+INLINE_TAGS = frozenset({"code", "em", "strong"})
+
+_INLINE_CLEANER = nh3.Cleaner(
+    tags=set(INLINE_TAGS),
+    clean_content_tags={"script", "style"},
+    attributes={},
+    url_schemes=set(),
+    strip_comments=True,
+)
+
+# The block processors an inline render removes (it keeps only paragraphs): they would turn
+# "1. Run" into a list or "# 5" into a heading, whose tags the inline cleaner then drops along
+# with the number or the mark.
+_BLOCK_PROCESSORS_NOT_INLINE = (
+    "indent", "code", "hashheader", "setextheader", "hr", "olist", "ulist", "quote", "reference",
+)  # fmt: skip
+
 _CODE_LEXERS = {"sql": PostgresLexer, "go": GoLexer}
 
 
@@ -86,39 +108,82 @@ class _FencedCodeExtension(FencedCodeExtension):
         md.preprocessors.register(preprocessor, "fenced_code_block", 25)
 
 
-def _markdown_extensions():
+class _LinkRewriter(Treeprocessor):
+    def __init__(self, md, link_target: Callable[[str], str]):
+        super().__init__(md)
+        self.link_target = link_target
+
+    def run(self, root):
+        for link in root.iter("a"):
+            if link.get("href") is not None:
+                link.set("href", self.link_target(link.get("href")))
+
+
+class _LinkRewriteExtension(Extension):
+    """Hands every link's target to `link_target` once the inline patterns have built them;
+    the sanitiser still judges what comes back.
+    """
+
+    def __init__(self, link_target: Callable[[str], str]):
+        super().__init__()
+        self.link_target = link_target
+
+    def extendMarkdown(self, md):
+        # Below the inline processor (20), which turns [text](target) into <a> elements.
+        md.treeprocessors.register(_LinkRewriter(md, self.link_target), "link_target", 1)
+
+
+def _markdown_extensions(link_target: Callable[[str], str] | None = None):
     # Fresh instances per render: a Markdown object keeps state and is not safe to share across
     # threads.
-    return [
+    extensions = [
         _FencedCodeExtension(),
         CodeHiliteExtension(css_class="highlight", guess_lang=False, linenums=False),
         "tables",
         "sane_lists",
     ]
+    if link_target is not None:
+        extensions.append(_LinkRewriteExtension(link_target))
+    return extensions
 
 
-def _sanitise(html: str) -> SafeString:
+def _sanitise(html: str, cleaner: nh3.Cleaner = _CLEANER) -> SafeString:
     # The only mark_safe in the project: whatever reaches it has just been through the allow-list.
-    return mark_safe(_CLEANER.clean(html))
+    return mark_safe(cleaner.clean(html))
 
 
-def render_markdown(text: str) -> SafeString:
+def render_markdown(text: str, *, link_target: Callable[[str], str] | None = None) -> SafeString:
     """Render user-written Markdown to sanitised HTML that templates may output as is.
 
     Supports fenced code (highlighted by Pygments, no language guessing), tables and lists. Raw
     HTML outside the allow-list is dropped (its text kept), as are images and links whose scheme is
     not http, https or mailto; links get ``rel="noopener noreferrer nofollow"``. Blank text
-    renders as an empty string.
+    renders as an empty string. `link_target`, when given, maps each link's target as written
+    to the one the page should use (a relative link of an exported file to its page here).
     """
     if not text or not text.strip():
         return _sanitise("")
     html = markdown.markdown(
         text,
-        extensions=_markdown_extensions(),
+        extensions=_markdown_extensions(link_target),
         extension_configs={"tables": {"use_align_attribute": True}},
         output_format="html",
     )
     return _sanitise(html)
+
+
+def render_inline_markdown(text: str) -> SafeString:
+    """Render a one-line label's inline Markdown: `code`, *emphasis* and **strong** only.
+
+    Everything else shows as its text: links and raw HTML lose their tags, images vanish, and
+    no paragraph, list or heading wraps the result, so it fits inside a <label> or a link.
+    """
+    if not text or not text.strip():
+        return _sanitise("", _INLINE_CLEANER)
+    md = markdown.Markdown(output_format="html")
+    for name in _BLOCK_PROCESSORS_NOT_INLINE:
+        md.parser.blockprocessors.deregister(name)
+    return _sanitise(md.convert(text), _INLINE_CLEANER)
 
 
 def render_code(code: str, language: str) -> SafeString:

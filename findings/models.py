@@ -450,6 +450,12 @@ class ChecklistItem(models.Model):
     )
     checked_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # How scripts name the item (findings.item_keys): given once, so it survives rewording.
+    key = models.SlugField(max_length=50, editable=False)
+    # What a pipeline's tick or untick reported: the run, the commit and a line about the result.
+    evidence_url = models.URLField(max_length=500, blank=True, default="")
+    evidence_commit = models.CharField(max_length=64, blank=True, default="")
+    evidence_summary = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["finding", "position"]
@@ -458,6 +464,11 @@ class ChecklistItem(models.Model):
                 fields=["finding", "position"],
                 name="checklist_item_position_is_unique",
                 violation_error_message="Another item of this finding has this position.",
+            ),
+            models.UniqueConstraint(
+                fields=["finding", "key"],
+                name="checklist_item_key_is_unique",
+                violation_error_message="Another item of this finding has this key.",
             ),
             models.CheckConstraint(
                 condition=(
@@ -530,6 +541,40 @@ class Signoff(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ApiTokenScope(models.TextChoices):
+    READ = "read", "Read"
+    TICK = "tick", "Read and tick"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API (findings.services.tokens). Only a digest of it is stored: the
+    raw token is shown once, when it is created.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, validators=[validate_single_line])
+    # The first characters after "dft_", so a listing tells tokens apart without revealing them.
+    prefix = models.CharField(max_length=8)
+    digest = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=4, choices=ApiTokenScope.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} (dft_{self.prefix}…)"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
 class AppendOnlyError(Exception):

@@ -37,6 +37,11 @@ class PhaseCard:
         return self.items_total - self.items_ticked
 
     @property
+    def findings_not_listed(self) -> int:
+        """The unfinished findings beyond those in next_findings, for a card's "+N more"."""
+        return max(self.findings_open - len(self.next_findings), 0)
+
+    @property
     def gate(self) -> GateState:
         """The phase's gate, judged from the progress counters."""
         blockers = [lock_reason_waiting_on(self.waiting_on)] if self.waiting_on else []

@@ -5,7 +5,9 @@ ready to sign all decide it here.
 Separation of duties bars a user who owns a finding of the phase, and, when it is strict
 (SIGNOFF_STRICT_SEPARATION), a user whose tick is among the phase's current attestations: an item
 of the phase ticked by them now. A tick someone else has since redone no longer bars its first
-author; an approval is of what the phase holds, so only who attests it now matters.
+author; an approval is of what the phase holds, so only who attests it now matters. A tick by a
+service account (a member of the CI group) attests a machine check: it bars nobody, and service
+accounts never sign.
 """
 
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q
 
 from findings.models import ChecklistItem, Finding, Phase, Signoff
+from findings.roles import CI
 
 SIGN_PERMISSION = "findings.sign_off_phase"
 
@@ -42,8 +45,14 @@ class Signers:
         )
 
 
+def is_service_account(user) -> bool:
+    """Whether `user` is a service account, which attests machine checks and never signs."""
+    return user.groups.filter(name=CI).exists()
+
+
 def signoff_permission_holders():
-    """Active users holding the signoff permission, through a group, directly or as superuser."""
+    """Active users holding the signoff permission, through a group, directly or as superuser,
+    service accounts aside."""
     app_label, codename = SIGN_PERMISSION.split(".")
     permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
     return (
@@ -54,6 +63,7 @@ def signoff_permission_holders():
             | Q(groups__permissions__in=permission)
             | Q(user_permissions__in=permission)
         )
+        .exclude(groups__name=CI)
         .distinct()
         .order_by("username")
     )
@@ -80,6 +90,7 @@ def duty_problems(*, phase: Phase, user_ids) -> dict[int, list[str]]:
             ChecklistItem.objects.filter(
                 finding__phase_id=phase.pk, checked=True, checked_by_id__in=user_ids
             )
+            .exclude(checked_by__groups__name=CI)
             .order_by("finding__code")
             .values_list("checked_by_id", "finding__code")
             .distinct()

@@ -20,10 +20,11 @@ import os
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
-from findings.roles import ADMIN, REVIEWER, SIGNOFF_LEAD, VIEWER
+from findings.roles import ADMIN, CI, REVIEWER, SIGNOFF_LEAD, VIEWER
 from findings.services.audit import ActionContext
 from findings.services.catalogue import catalogue_load
 from tests.catalogue_snapshot import CatalogueSnapshot
@@ -57,6 +58,13 @@ def _postgres_only_skipped_elsewhere(request):
     # connections nor locks: concurrent transactions need a real PostgreSQL server.
     if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (run with DATABASE_URL set)")
+
+
+@pytest.fixture(autouse=True)
+def _cache_emptied():
+    # Each test's rolled-back rows reuse the keys and versions of the last test's, so a result
+    # cached by the plan's state (findings/export/qa_cache.py) must not outlive its test.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -113,6 +121,12 @@ def outsider(db):
 
 
 @pytest.fixture
+def ci_bot(db):
+    """A service account: a pipeline's user, in the CI group."""
+    return _user_in("ci-bot", CI)
+
+
+@pytest.fixture
 def smtp_server(settings):
     """A real SMTP server in this process (aiosmtpd) that Django's email framework sends to."""
     server = SmtpServer()
@@ -144,6 +158,12 @@ def catalogue(db, system_context, catalogue_snapshot):
 @pytest.fixture
 def viewer_client(client, viewer, catalogue):
     client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer, catalogue):
+    client.force_login(reviewer)
     return client
 
 

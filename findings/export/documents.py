@@ -10,9 +10,11 @@ import posixpath
 import re
 import unicodedata
 from datetime import UTC
+from urllib.parse import quote
 
 from findings.export import template
 from findings.export.escaping import link_target, markdown_text, one_line
+from findings.export.figures import burndown_lines, phase_graph_lines
 from findings.export.index import signed_off_text
 from findings.export.snapshot import DocumentEntry, ExportSnapshot, Item, Part, PhaseEntry
 from findings.models import ChecklistSection, Status
@@ -27,6 +29,7 @@ def document_markdown(entry: DocumentEntry, snapshot: ExportSnapshot) -> str:
         lines = _part_lines(entry.parts[0], entry, snapshot, level=1)
     else:
         lines = _grouped_lines(entry, snapshot)
+    lines += _phase_figures(entry, snapshot)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -95,13 +98,7 @@ def _grouped_lines(entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
 def _part_lines(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot, level: int):
     finding = part.finding
     h = _headings(level)
-    values = {
-        "[FINDING-ID]": finding.code,
-        "[TITLE]": one_line(finding.title),
-        "[finding_id]": finding_slug(finding.code),
-        "[FindingID]": re.sub(r"[^A-Za-z0-9]", "", finding.code),
-        "[description]": description(finding.title),
-    }
+    values = placeholder_values(finding)
     return [
         *h(0, f"{finding.code}: {markdown_text(finding.title)}{template.TITLE_SUFFIX}"),
         *_header_fields(part, entry, snapshot),
@@ -130,6 +127,17 @@ def _part_lines(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot, leve
                              _code(finding.rollback_sql))),
         "",
     ]  # fmt: skip
+
+
+def placeholder_values(finding) -> dict[str, str]:
+    """What the template's placeholders are filled with in `finding`'s part."""
+    return {
+        "[FINDING-ID]": finding.code,
+        "[TITLE]": one_line(finding.title),
+        "[finding_id]": finding_slug(finding.code),
+        "[FindingID]": re.sub(r"[^A-Za-z0-9]", "", finding.code),
+        "[description]": description(finding.title),
+    }
 
 
 def _headings(level: int):
@@ -166,6 +174,29 @@ def _header_fields(part: Part, entry: DocumentEntry, snapshot: ExportSnapshot) -
             f"**Status**: {finding.get_status_display()}",
         ]
     )
+
+
+def _phase_figures(entry: DocumentEntry, snapshot: ExportSnapshot) -> list[str]:
+    """The phase's burndown and its part of the dependency graph, once per phase: at the end of
+    its first document, after the template's sections, so they push no section down.
+
+    After the last part, the import reads them as generated text.
+    """
+    if not snapshot.opens_its_phase(entry):
+        return []
+    phase, figures = entry.phase, snapshot.figures
+    return [
+        "---",
+        "",
+        f"## Phase {markdown_text(phase.code)} figures",
+        "",
+        "The phase's progress and dependencies, as its page in the tracker shows them.",
+        "",
+        *burndown_lines(
+            figures.burndowns[phase.pk], name=f"Phase {markdown_text(phase.code)} burndown"
+        ),
+        *phase_graph_lines(figures.graph, phase, [p.phase for p in snapshot.phases]),
+    ]
 
 
 def _gate_fields(gates: list[PhaseEntry]) -> list[str]:
@@ -239,11 +270,32 @@ def _checklist(items: list[Item], h) -> list[str]:
 def _item_line(item: Item) -> str:
     # The item's own markdown (the seed's items quote commands in backticks) stays markdown.
     text = one_line(item.text)
+    evidence = _evidence(item)
     if not item.checked:
-        return f"- [ ] {text}"
+        return f"- [ ] {text} — unticked with evidence{evidence}" if evidence else f"- [ ] {text}"
     when = item.checked_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     by = markdown_text(item.checked_by) if item.checked_by else "a removed user"
-    return f"- [x] {text} — ticked by {by} on {when}"
+    return f"- [x] {text} — ticked by {by} on {when}{evidence}"
+
+
+# A URL's own characters, kept as they are in a link's target; anything else (a parenthesis or
+# an angle bracket, which would end the target) is percent-encoded.
+URL_KEPT = ":/?#[]@!$&'*+,;=%~"
+
+
+def _evidence(item: Item) -> str:
+    """What a pipeline reported with the item's last tick or untick, as the finding page shows
+    it: ` · run · commit …`, the run a link only when its URL is http(s), or "" when nothing.
+    """
+    parts = []
+    if item.evidence_url.startswith(("https://", "http://")):
+        run = markdown_text(item.evidence_summary or "run")
+        parts.append(f"[{run}]({quote(item.evidence_url, safe=URL_KEPT)})")
+    elif item.evidence_url or item.evidence_summary:
+        parts.append(markdown_text(item.evidence_summary or item.evidence_url))
+    if item.evidence_commit:
+        parts.append(f"commit {markdown_text(item.evidence_commit)}")
+    return "".join(f" · {part}" for part in parts)
 
 
 def _hard_breaks(lines: list[str]) -> list[str]:

@@ -44,5 +44,13 @@ def mermaid_label(text: str | None) -> str:
     )
 
 
+def mermaid_node(code: str) -> str:
+    """A finding code as a mermaid node id: letters, digits and underscores only."""
+    node = re.sub(r"[^A-Za-z0-9]", "_", code)
+    # Mermaid's keywords (end, click, style, ...) hold no digit, and a finding code always does;
+    # a code stored behind the validation's back gets a prefix instead.
+    return node if re.search(r"[0-9]", node) else f"finding_{node}"
+
+
 def _mermaid_entity(character: str) -> str:
     return "#quot;" if character == '"' else f"#{ord(character)};"

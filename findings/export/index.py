@@ -1,10 +1,10 @@
-"""README.md of the exported tree: the index, gate states and the dependency graph."""
+"""README.md of the exported tree: the index, gate states, the dependency graph, the burndown."""
 
 import itertools
-import re
 from datetime import UTC
 
-from findings.export.escaping import link_target, markdown_text, mermaid_label
+from findings.export.escaping import link_target, markdown_text, mermaid_label, mermaid_node
+from findings.export.figures import burndown_lines
 from findings.export.snapshot import CompletedFinding, DocumentEntry, ExportSnapshot, PhaseEntry
 from findings.models import Signoff, Status
 from findings.seed import TITLE_PLACEHOLDER
@@ -36,6 +36,7 @@ def readme_markdown(snapshot: ExportSnapshot) -> str:
         lines += _phase_documents(phase_entry)
     lines += _completed_findings(snapshot)
     lines += _dependency_graph(snapshot)
+    lines += _burndown(snapshot)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -149,11 +150,14 @@ def _dependency_graph(snapshot: ExportSnapshot) -> list[str]:
     for phase_entry in snapshot.phases:
         phase = phase_entry.phase
         codes = [code for entry in phase_entry.documents for code in entry.codes]
-        node, label = f"phase_{_node(phase.code).lower()}", f"Phase {phase.code} {phase.name}"
+        node, label = (
+            f"phase_{mermaid_node(phase.code).lower()}",
+            f"Phase {phase.code} {phase.name}",
+        )
         lines += _subgraph(node, label, codes) or [f'    {node}["{mermaid_label(label)}"]']
         sequence.append(node)
         if phase.requires_signoff:
-            gate = f"gate_{_node(phase.code).lower()}"
+            gate = f"gate_{mermaid_node(phase.code).lower()}"
             state = "signed off" if phase_entry.signoff else "not signed off"
             label = f"Phase {phase.code} signoff (mandatory): {state}"
             lines.append(f'    {gate}{{"{mermaid_label(label)}"}}')
@@ -170,8 +174,16 @@ def _dependency_graph(snapshot: ExportSnapshot) -> list[str]:
     lines += _subgraph("completed", "Completed before this plan", completed)
     lines += [_node_line(code, indent=4) for code in outside if code not in completed]
     lines += [f"    {source} ==> {target}" for source, target in itertools.pairwise(sequence)]
-    lines += [f"    {_node(source)} --> {_node(target)}" for source, target in edges]
+    lines += [f"    {mermaid_node(source)} --> {mermaid_node(target)}" for source, target in edges]
     return [*lines, "```", ""]
+
+
+def _burndown(snapshot: ExportSnapshot) -> list[str]:
+    return [
+        "## Burndown",
+        "",
+        *burndown_lines(snapshot.figures.burndowns[None], name="The plan's burndown"),
+    ]
 
 
 def _subgraph(name: str, label: str, codes: list[str]) -> list[str]:
@@ -182,11 +194,4 @@ def _subgraph(name: str, label: str, codes: list[str]) -> list[str]:
 
 
 def _node_line(code: str, *, indent: int) -> str:
-    return f'{" " * indent}{_node(code)}["{mermaid_label(code)}"]'
-
-
-def _node(code: str) -> str:
-    node = re.sub(r"[^A-Za-z0-9]", "_", code)
-    # Mermaid's keywords (end, click, style, ...) hold no digit, and a finding code always does;
-    # a code stored behind the validation's back gets a prefix instead.
-    return node if re.search(r"[0-9]", node) else f"finding_{node}"
+    return f'{" " * indent}{mermaid_node(code)}["{mermaid_label(code)}"]'

@@ -40,6 +40,8 @@ CHECKS = {
     "written": "Sections written",
     "function": "Go declares a function",
     "tests": "Tests declared with their workers",
+    "applies": "Migrations apply",
+    "reverts": "Rollbacks restore the schema",
 }
 SQL_LANGUAGES = {"sql", "postgresql", "postgres", "pgsql", "plpgsql"}
 GO_LANGUAGES = {"go", "golang"}

@@ -1,7 +1,10 @@
 """Each exported file with its QA results, for the command's --check and the document pages."""
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
+
+from django.core.cache import cache
 
 from findings.export.documents import document_markdown
 from findings.export.index import readme_markdown
@@ -16,6 +19,7 @@ from findings.export.qa import (
     finding_problems,
     tree_index,
 )
+from findings.export.sandbox import SandboxUnavailable, sandbox_enabled, sandbox_problems
 from findings.export.snapshot import DocumentEntry, ExportSnapshot
 from findings.export.tree import README
 
@@ -53,14 +57,26 @@ def tree_reports(snapshot: ExportSnapshot) -> list[FileReport]:
 
 def readme_report(snapshot: ExportSnapshot) -> FileReport:
     text = readme_markdown(snapshot)
-    problems = file_problems(README, text, _tree(snapshot), is_document=False)
+    problems = _file_problems(README, text, _tree(snapshot), is_document=False)
     return FileReport(README, text, problems)
 
 
 def document_report(snapshot: ExportSnapshot, entry: DocumentEntry) -> FileReport:
     text = document_markdown(entry, snapshot)
-    problems = file_problems(entry.path, text, _tree(snapshot), is_document=True)
+    problems = _file_problems(entry.path, text, _tree(snapshot), is_document=True)
     return FileReport(entry.path, text, problems, entry)
+
+
+# Parsing a file's blocks is nearly all of QA's time, and a file whose text is unchanged has the
+# same problems: kept by the text's hash, a change re-checks only the files it changed.
+def _file_problems(path: str, text: str, tree: frozenset[str], *, is_document: bool):
+    key_text = "\0".join([path, str(is_document), *sorted(tree), text])
+    key = f"qa-file:{hashlib.sha256(key_text.encode()).hexdigest()}"
+    problems = cache.get(key)
+    if problems is None:
+        problems = file_problems(path, text, tree, is_document=is_document)
+        cache.set(key, problems)
+    return problems
 
 
 def _tree(snapshot: ExportSnapshot) -> frozenset[str]:
@@ -98,11 +114,41 @@ class ProblemGroup:
 
 
 @dataclass
+class SandboxRun:
+    """Whether the migration sandbox judges this QA run, and if not, why not."""
+
+    off_reason: str = ""
+
+    @classmethod
+    def start(cls) -> "SandboxRun":
+        if sandbox_enabled():
+            return cls()
+        return cls("QA_SANDBOX_DATABASE_URL is not set, so migrations are parsed but not applied")
+
+    def problems(self, finding, own: list[FieldProblem]) -> list[FieldProblem]:
+        """The sandbox's verdict on a migration that parses, with its rollback if that parses.
+
+        An unreachable sandbox turns the check off for the rest of the run, once, not per finding.
+        """
+        failing = {problem.field for problem in own}
+        if self.off_reason or "migration_sql" in failing:
+            return []
+        rollback = "" if "rollback_sql" in failing else finding.rollback_sql
+        try:
+            found = sandbox_problems(migration=finding.migration_sql, rollback=rollback)
+        except SandboxUnavailable as error:
+            self.off_reason = str(error)
+            return []
+        return [FieldProblem(finding.code, p.field, p.line, p.check, p.message) for p in found]
+
+
+@dataclass
 class PlanQA:
     """Every file's checks and every written field's, one problem per finding and field."""
 
     files: list[FileReport]
     groups: list[ProblemGroup]
+    sandbox: SandboxRun
 
     @property
     def passed(self) -> bool:
@@ -133,13 +179,18 @@ class PlanQA:
 def plan_qa(snapshot: ExportSnapshot) -> PlanQA:
     """The whole plan's QA: the rendered files, and each finding's written fields."""
     files = tree_reports(snapshot)
-    groups = [group for report in files for group in _groups(report)]
-    return PlanQA(files, groups)
+    sandbox = SandboxRun.start()
+    groups = [group for report in files for group in report_groups(report, sandbox)]
+    return PlanQA(files, groups, sandbox)
 
 
-def _groups(report: FileReport) -> list[ProblemGroup]:
+def report_groups(report: FileReport, sandbox: SandboxRun) -> list[ProblemGroup]:
+    """One file's problems by finding and field, the sandbox's verdicts included."""
     parts = report.entry.parts if report.entry else []
-    own = [problem for part in parts for problem in finding_problems(part.finding)]
+    own = []
+    for part in parts:
+        found = finding_problems(part.finding)
+        own += found + sandbox.problems(part.finding, found)
     failing_sections = {
         (problem.finding, number)
         for problem in own

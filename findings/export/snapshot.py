@@ -7,6 +7,7 @@ one consistent state, and streaming a zip touches the database only before its f
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from findings.export.figures import ExportFigures, figures_load
 from findings.gates import lock_reasons, phases_with_signoff
 from findings.models import (
     ChecklistItem,
@@ -28,6 +29,10 @@ class Item:
     checked: bool
     checked_at: datetime | None
     checked_by: str | None
+    # What a pipeline reported with the last tick or untick (the API's evidence).
+    evidence_url: str = ""
+    evidence_commit: str = ""
+    evidence_summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class ExportSnapshot:
     phases: list[PhaseEntry]
     documents: list[DocumentEntry]
     completed: list[CompletedFinding]
+    figures: ExportFigures
 
     @property
     def completed_codes(self) -> list[str]:
@@ -117,13 +123,17 @@ class ExportSnapshot:
         entry = self._phases.get(phase_id)
         return entry.gates_before if entry else []
 
+    def opens_its_phase(self, entry: DocumentEntry) -> bool:
+        """Whether `entry` is its phase's first document, which carries the phase's figures."""
+        return self._phases[entry.phase.pk].documents[0] is entry
+
     def __post_init__(self):
         self._by_id = {entry.document.pk: entry for entry in self.documents}
         self._phases = {entry.phase.pk: entry for entry in self.phases}
 
 
 def snapshot_load() -> ExportSnapshot:
-    """The whole plan as the export shows it. Seven queries, however many findings exist."""
+    """The whole plan as the export shows it. Thirteen queries, however many findings exist."""
     phases = phases_with_signoff()
     locks = lock_reasons(phases)
     signoffs = {
@@ -164,7 +174,15 @@ def snapshot_load() -> ExportSnapshot:
         ChecklistItem.objects.filter(finding__document__isnull=False)
         .order_by("finding_id", "position")
         .values_list(
-            "finding_id", "section", "text", "checked", "checked_at", "checked_by__username"
+            "finding_id",
+            "section",
+            "text",
+            "checked",
+            "checked_at",
+            "checked_by__username",
+            "evidence_url",
+            "evidence_commit",
+            "evidence_summary",
         )
     )
     for finding_id, *item in items:
@@ -175,6 +193,7 @@ def snapshot_load() -> ExportSnapshot:
         phases=list(phase_entries.values()),
         documents=list(documents.values()),
         completed=[CompletedFinding(*row) for row in completed.values_list("code", "title")],
+        figures=figures_load(),
     )
 
 

@@ -1,10 +1,12 @@
 """The exported tree: its files in order, written to a folder, or streamed as a zip.
 
-A folder the export made holds a manifest (`.tactical_export`) listing the files it wrote, so the
-next export can replace them and remove those that are gone, and can tell a folder of someone
-else's files, which it refuses to touch unless forced.
+A folder the export made holds a manifest (`.tactical_export`) listing the files it wrote with
+their hashes, so the next export can replace them and remove those that are gone, can tell a
+folder of someone else's files, and refuses to overwrite a file edited since, unless forced,
+until its edits are imported (an imported document holds what the export would write).
 """
 
+import hashlib
 import os
 import re
 import tempfile
@@ -13,8 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from findings.export.documents import document_markdown
+from findings.export.documents import document_markdown, placeholder_values
 from findings.export.index import readme_markdown
+from findings.export.reader import (
+    MalformedDocument,
+    document_read,
+    document_record,
+    record_read,
+    stretch_hash,
+)
 from findings.export.snapshot import ExportSnapshot
 from findings.models import PLAIN_NAME_PATTERN
 
@@ -24,6 +33,7 @@ MANIFEST_HEADER = (
     "# Written by `manage.py export_tactical_docs`: the files it owns in this folder. It replaces\n"
     "# them on the next export and removes those no longer exported. Do not edit.\n"
 )
+HASH_SEPARATOR = "  "
 # Folder and file names come from the database, so each must be one plain path component. The
 # models refuse any other name on save; this catches rows written behind their back.
 SAFE_NAME = re.compile(rf"\A{PLAIN_NAME_PATTERN}\Z")
@@ -71,20 +81,32 @@ def tree_files(snapshot: ExportSnapshot) -> Iterator[tuple[str, bytes]]:
     paths = tree_paths(snapshot)
     yield README, readme_markdown(snapshot).encode()
     for path, entry in zip(paths[1:], snapshot.documents, strict=True):
-        yield path, document_markdown(entry, snapshot).encode()
+        markdown = document_markdown(entry, snapshot)
+        values = {part.finding.code: placeholder_values(part.finding) for part in entry.parts}
+        record = document_record(markdown=markdown, path=path, parts=entry.parts, values=values)
+        yield path, (markdown + record).encode()
+
+
+def file_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def tree_write(*, snapshot: ExportSnapshot, out: Path, force: bool = False) -> WriteReport:
     """Write the tree into `out`, replacing what an earlier export wrote there.
 
-    Raises ExportRefused when `out` holds files of its own and no manifest, unless `force`.
+    Raises ExportRefused when `out` holds files of its own and no manifest, or files edited since
+    the export wrote them whose edits are not in the tracker, unless `force`.
     """
     paths = tree_paths(snapshot)
     previous = _owned_files(out, force=force)
+    if not force:
+        _refuse_unimported_edits(snapshot, out, previous)
+    hashes = {}
     report = WriteReport()
     out.mkdir(parents=True, exist_ok=True)
     for path, content in tree_files(snapshot):
         target = out / path
+        hashes[path] = file_hash(content)
         if target.is_file() and not target.is_symlink() and target.read_bytes() == content:
             report.unchanged.append(path)
             continue
@@ -98,14 +120,74 @@ def tree_write(*, snapshot: ExportSnapshot, out: Path, force: bool = False) -> W
             report.removed.append(path)
         if target.parent != out and target.parent.is_dir() and not any(target.parent.iterdir()):
             target.parent.rmdir()
-    _replace(out / MANIFEST, (MANIFEST_HEADER + "".join(f"{p}\n" for p in paths)).encode())
+    listing = "".join(f"{hashes[path]}{HASH_SEPARATOR}{path}\n" for path in paths)
+    _replace(out / MANIFEST, (MANIFEST_HEADER + listing).encode())
     return report
 
 
-def _owned_files(out: Path, *, force: bool) -> list[str]:
+def _refuse_unimported_edits(
+    snapshot: ExportSnapshot, out: Path, previous: dict[str, str | None]
+) -> None:
+    """Refuse to overwrite or remove files changed since the export wrote them.
+
+    A document whose sections hold what the tracker holds (its edits were imported) and whose
+    generated text is as exported may be overwritten: nothing of the author's is lost.
+    """
+    edited = {}
+    for path, written_hash in previous.items():
+        target = out / path
+        if target.is_file() and not target.is_symlink():
+            content = target.read_bytes()
+            if file_hash(content) != written_hash:
+                edited[path] = content
+    if not edited:
+        return
+    values = snapshot_placeholder_values(snapshot)
+    for path, content in tree_files(snapshot):
+        if path in edited:
+            exported = _sections_of(path, content, values)
+            if exported is not None and exported == _sections_of(path, edited[path], values):
+                del edited[path]
+    if edited:
+        raise ExportRefused(
+            f"These files in {out} changed since the last export wrote them: "
+            f"{', '.join(sorted(edited))}. Import the documents' edits first "
+            f"(manage.py import_tactical_docs {out} --dry-run shows them), or pass --force to "
+            "overwrite them."
+        )
+
+
+def snapshot_placeholder_values(snapshot: ExportSnapshot) -> dict[str, dict[str, str]]:
+    return {
+        part.finding.code: placeholder_values(part.finding)
+        for entry in snapshot.documents
+        for part in entry.parts
+    }
+
+
+def _sections_of(path: str, content: bytes, values: dict) -> dict | None:
+    """Each finding's section values in an exported document, None when it cannot be read.
+
+    The generated text must be as its own record says it was exported, or edits to it would
+    be lost without a word.
+    """
+    if path == README:
+        return None
+    try:
+        record, body = record_read(content.decode(), path=path)
+        codes = [part["code"] for part in record["parts"]]
+        read = document_read(body, path=path, codes=codes, values=values)
+    except (MalformedDocument, UnicodeDecodeError, KeyError):
+        return None
+    if [stretch_hash(stretch) for stretch in read.generated] != record["generated"]:
+        return None
+    return {part.code: {n: s.value for n, s in part.sections.items()} for part in read.parts}
+
+
+def _owned_files(out: Path, *, force: bool) -> dict[str, str | None]:
     """The files an earlier export wrote into `out`, or refuse a folder it did not make."""
     if not out.exists():
-        return []
+        return {}
     if not out.is_dir():
         raise ExportRefused(f"{out} exists and is not a folder.")
     manifest = out / MANIFEST
@@ -116,14 +198,16 @@ def _owned_files(out: Path, *, force: bool) -> list[str]:
                 f"{MANIFEST} file). Choose an empty or new folder with --out, or pass --force "
                 "to write into this one anyway."
             )
-        return []
-    owned = []
+        return {}
+    owned = {}
     for line in manifest.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
-        if not all(SAFE_NAME.match(part) for part in line.split("/")) or line.count("/") > 1:
-            raise ExportRefused(f"{manifest} lists {line!r}, which is not a path in the tree.")
-        owned.append(line)
+        # A manifest from before hashes were kept lists bare paths.
+        written_hash, _, path = line.rpartition(HASH_SEPARATOR)
+        if not all(SAFE_NAME.match(part) for part in path.split("/")) or path.count("/") > 1:
+            raise ExportRefused(f"{manifest} lists {path!r}, which is not a path in the tree.")
+        owned[path] = written_hash or None
     return owned
 
 

@@ -33,15 +33,19 @@ class ActionContext:
     user_agent: str = ""
     # The management command behind a change that has no user.
     source: str = ""
+    # The API token the request came with (findings.api.auth), named in the events it records.
+    token_name: str = ""
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> "ActionContext":
         user = request.user if not isinstance(request.user, AnonymousUser) else None
+        token = getattr(request, "api_token", None)
         return cls(
             actor=user,
             request_id=getattr(request, "request_id", ""),
             ip_address=client_ip(request),
             user_agent=printable(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_LIMIT],
+            token_name=token.name if token is not None else "",
         )
 
     @classmethod

@@ -3,9 +3,11 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db.models import F
 
+from findings.item_keys import item_key_for
 from findings.models import ChecklistItem, Finding, Status
 from findings.seed import DEPENDENCY_PLACEHOLDER, STANDARD_CHECKLIST
 from findings.services.audit import ActionContext, audit_record, permission_used
+from findings.services.content import CONTENT_MODEL_FIELDS
 from findings.services.dependencies import dependency_add, dependency_text
 from findings.services.protocol import phase_change
 from findings.services.status import finding_save_problems
@@ -86,6 +88,9 @@ def _create_standard_checklist(finding: Finding) -> None:
             position=position,
             text=dependency_text(codes) if DEPENDENCY_PLACEHOLDER in text else text,
             names_dependencies=DEPENDENCY_PLACEHOLDER in text,
+            key=item_key_for(
+                text=text, names_dependencies=DEPENDENCY_PLACEHOLDER in text, taken=()
+            ),
         )
         for position, (section, text) in enumerate(STANDARD_CHECKLIST, start=1)
     )
@@ -112,8 +117,11 @@ def finding_update(*, finding: Finding, context: ActionContext) -> Finding:
             return finding
         _refuse_problems(finding_save_problems(stored=stored, finding=finding))
         finding.version = F("version") + 1
+        # Always an expression: the form's copy of the counter may be older than the row's.
+        content_changed = any(name in CONTENT_MODEL_FIELDS for name in changed)
+        finding.content_version = F("content_version") + int(content_changed)
         finding.save()
-        finding.refresh_from_db(fields=["version", "updated_at"])
+        finding.refresh_from_db(fields=["version", "content_version", "updated_at"])
         audit_record(
             context=context,
             action="finding.updated",

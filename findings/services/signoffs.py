@@ -13,13 +13,15 @@ from findings.services.audit import ActionContext, audit_record, permission_used
 from findings.services.errors import Refused, StaleVersion
 from findings.services.phase_news import signed_news
 from findings.services.protocol import phase_change
-from findings.signers import SIGN_PERMISSION, duty_problems
+from findings.signers import SIGN_PERMISSION, duty_problems, is_service_account
 
 
 def signing_problems(*, phase: Phase, user) -> list[str]:
     """Why `user` may not sign `phase` off, apart from the phase's own readiness."""
     if not user.has_perm(SIGN_PERMISSION):
         return ["Signing off needs the signoff lead role."]
+    if is_service_account(user):
+        return ["A service account attests machine checks; only a person signs a phase off."]
     return duty_problems(phase=phase, user_ids=[user.pk]).get(user.pk, [])
 
 

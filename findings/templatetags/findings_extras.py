@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from findings.markdown import render_code, render_markdown
+from findings.markdown import render_code, render_inline_markdown, render_markdown
+from findings.services.status import BACKWARD
 
 register = template.Library()
 
@@ -25,6 +26,12 @@ def _as_text(value) -> str:
 def markdown_filter(value) -> SafeString:
     """``{{ finding.notes|markdown }}``: Markdown rendered and sanitised."""
     return render_markdown(_as_text(value))
+
+
+@register.filter(name="inline_markdown", is_safe=False)
+def inline_markdown_filter(value) -> SafeString:
+    """``{{ item.text|inline_markdown }}``: a label's inline Markdown (code, emphasis) only."""
+    return render_inline_markdown(_as_text(value))
 
 
 @register.filter(name="highlight", is_safe=False)
@@ -45,3 +52,9 @@ def time_element(moment: datetime | None, precision: str = "minutes") -> SafeStr
     local = timezone.localtime(moment)
     shown = local.strftime("%Y-%m-%d %H:%M:%S" if precision == "seconds" else "%Y-%m-%d %H:%M")
     return format_html('<time datetime="{}">{}</time>', local.isoformat(), shown)
+
+
+@register.filter
+def is_backward_move(status: str, target: str) -> bool:
+    """``{% if finding.status|is_backward_move:target %}``: the move undoes a step of the work."""
+    return BACKWARD.get(status) == target

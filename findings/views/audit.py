@@ -11,6 +11,8 @@ LOG_FIELDS = (
     "created_at",
     "actor_username",
     "action",
+    "before",
+    "after",
     "object_repr",
     "permission",
     "request_id",

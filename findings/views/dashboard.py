@@ -2,6 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from findings.burndown import burndowns
 from findings.selectors import completed_findings, phase_cards
 from findings.views.access import permission_needed
 
@@ -9,5 +10,10 @@ from findings.views.access import permission_needed
 @require_GET
 @permission_needed("findings.view_finding")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = {"cards": phase_cards(), "completed": completed_findings()}
+    cards = phase_cards()
+    context = {
+        "cards": cards,
+        "completed": completed_findings(),
+        "burndown": burndowns(cards)[None],
+    }
     return render(request, "findings/dashboard.html", context)

@@ -4,22 +4,32 @@ Every role may read them, as every role may read the findings' pages: the docume
 nothing a finding's page does not. A signed-in user without a role gets a 403, as everywhere.
 """
 
+import posixpath
+from collections.abc import Callable
 from http import HTTPStatus
+from urllib.parse import unquote, urlsplit
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from findings.export.reports import FileReport, document_report, readme_report, tree_reports
-from findings.export.snapshot import snapshot_load
+from findings.export.qa_cache import plan_summary, section_qa
+from findings.export.reports import (
+    FileReport,
+    SandboxRun,
+    document_report,
+    readme_report,
+    report_groups,
+)
+from findings.export.snapshot import ExportSnapshot, snapshot_load
 from findings.export.tree import README, ExportRefused, zip_stream
 from findings.markdown import render_markdown
 from findings.views.access import permission_needed
 
 
-def _get_report(file_name: str) -> FileReport:
+def _get_report(snapshot: ExportSnapshot, file_name: str) -> FileReport:
     """One exported file, rendered and checked, or 404."""
-    snapshot = snapshot_load()
     if file_name == README:
         return readme_report(snapshot)
     for entry in snapshot.documents:
@@ -28,26 +38,56 @@ def _get_report(file_name: str) -> FileReport:
     raise Http404(f"No tactical document is called {file_name!r}.")
 
 
+def _tree_link_target(snapshot: ExportSnapshot, report: FileReport) -> Callable[[str], str]:
+    """Map a relative link of the exported file to the page showing its target here.
+
+    The exported tree links its files and phase folders relative to each other, which the
+    browser would resolve under /documents/ to pages that do not exist. A link to anything
+    else (another site, an anchor) or to a path the tree does not hold is kept as written.
+    """
+    pages = {README: reverse("document_detail", args=[README])}
+    for phase_entry in snapshot.phases:
+        pages[phase_entry.phase.folder_name] = reverse(
+            "phase_detail", args=[phase_entry.phase.code]
+        )
+    for entry in snapshot.documents:
+        pages[entry.path] = reverse("document_detail", args=[entry.document.file_name])
+    folder = posixpath.dirname(report.path)
+
+    def link_target(href: str) -> str:
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
+            return href
+        path = posixpath.normpath(posixpath.join(folder, unquote(parts.path)))
+        page = pages.get(path)
+        if page is None:
+            return href
+        return f"{page}#{parts.fragment}" if parts.fragment else page
+
+    return link_target
+
+
 @require_GET
 @permission_needed("findings.view_tacticaldocument")
 def document_list(request: HttpRequest) -> HttpResponse:
-    reports = tree_reports(snapshot_load())
-    context = {
-        "reports": reports,
-        "files_passing": sum(report.passed for report in reports),
-        "failures": sum(len(report.problems) for report in reports),
-    }
-    return render(request, "findings/document_list.html", context)
+    return render(request, "findings/document_list.html", {"summary": plan_summary()})
 
 
 @require_GET
 @permission_needed("findings.view_tacticaldocument")
 def document_detail(request: HttpRequest, file_name: str) -> HttpResponse:
-    report = _get_report(file_name)
+    snapshot = snapshot_load()
+    report = _get_report(snapshot, file_name)
+    sandbox = SandboxRun.start()
+    groups = report_groups(report, sandbox)
     context = {
         "report": report,
-        "preview": render_markdown(report.text),
+        "sections": section_qa(report, groups),
+        "sandbox_off_reason": sandbox.off_reason,
+        "preview": render_markdown(report.text, link_target=_tree_link_target(snapshot, report)),
         "lines": report.text.rstrip("\n").split("\n"),
+        # The README's mermaid graph is only source text in the preview; draw it beside.
+        "graph": snapshot.figures.graph if file_name == README else None,
     }
     return render(request, "findings/document_detail.html", context)
 

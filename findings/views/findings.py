@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from findings.forms import ChecklistTickForm, StatusChangeForm, form_errors_sentence
 from findings.gates import FINISHED, lock_reason_for
+from findings.graphs import graph_for_finding
 from findings.models import ChecklistItem, ChecklistSection, Finding, Status
 from findings.selectors import finding_history, phase_card_for, phase_progress
 from findings.services.audit import ActionContext, missing_permission_message
@@ -35,7 +36,8 @@ def _get_finding(code: str) -> Finding:
 @permission_needed("findings.view_finding")
 def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
     finding = _get_finding(code)
-    return render(request, PAGE, finding_page_context(finding, request.user))
+    context = {**finding_page_context(finding, request.user), "graph": graph_for_finding(finding)}
+    return render(request, PAGE, context)
 
 
 @require_POST
@@ -253,8 +255,9 @@ def _checklist_context(
 
 
 def changed_regions_context(finding: Finding, user) -> dict:
-    """What a successful tick or status move redraws: progress bars and the status panel, and
-    for a status move the whole checklist, whose boxes the move may enable or disable.
+    """What a successful tick or status move redraws: progress bars, the status panel and the
+    history, and for a status move the whole checklist, whose boxes the move may enable or
+    disable.
 
     The change just went through, so the finding's phase is not locked.
     """
@@ -268,6 +271,7 @@ def changed_regions_context(finding: Finding, user) -> dict:
         "status_targets": _status_targets(finding, checklist_items=items)
         if can_change_status
         else [],
+        "history": finding_history(finding),
     }
 
 

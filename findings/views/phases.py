@@ -5,8 +5,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from findings.burndown import burndowns
 from findings.forms import RevokeSignoffForm, SignoffForm, form_errors_sentence
 from findings.gates import GateState, readiness_given
+from findings.graphs import graph_for_phase
 from findings.models import Phase, Status
 from findings.selectors import PhaseCard, phase_card_by_code, phase_card_for
 from findings.services.approval import content_changes
@@ -38,7 +40,12 @@ def phase_detail(request: HttpRequest, code: str) -> HttpResponse:
     card = phase_card_by_code(code)
     if card is None:
         raise Http404("No phase has this code.")
-    return render(request, PAGE, phase_page_context(card.phase, request.user, card))
+    context = {
+        **phase_page_context(card.phase, request.user, card),
+        "graph": graph_for_phase(card.phase),
+        "burndown": burndowns([card])[card.phase.pk],
+    }
+    return render(request, PAGE, context)
 
 
 @require_http_methods(["GET", "POST"])

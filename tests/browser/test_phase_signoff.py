@@ -57,9 +57,7 @@ def test_the_2a_gate_locks_2b_until_signed_and_reopening_a_finding_revokes_it(
     expect(gate).to_contain_text("Not ready to sign off")
     expect(gate).to_contain_text("revoked automatically")
     expect(gate).to_contain_text("SI-001: status done → in_review.")
-    expect(gate).to_contain_text(
-        "SI-001: “`go test ./... -race` passes with zero data races” is not"
-    )
+    expect(gate).to_contain_text("“go test ./... -race passes with zero data races” is not ticked.")
 
     reviewer_page.goto(f"{base_url}/findings/BL-006/")
     expect(reviewer_page.get_by_role("note").first).to_contain_text(LOCKED_BY_2A)

@@ -9,6 +9,7 @@ from findings.export.documents import document_markdown
 from findings.export.index import readme_markdown
 from findings.export.snapshot import snapshot_load
 from findings.models import Finding, Phase, TacticalDocument
+from tests.phase_work import item_of, tick
 
 # Each fits a phase name's 50 characters.
 INJECTED_CLICK = 'F"]\n  click SI_001 "javascript:alert(1)"\n  end'
@@ -27,6 +28,17 @@ GRAPH_STATEMENT = re.compile(
     r"|    \w+ --> \w+"
     r"|    \w+ ==> \w+"
 )
+# And every statement of the figures: the burndown's xychart and the graphs' status colours.
+FIGURE_STATEMENT = re.compile(
+    rf"{GRAPH_STATEMENT.pattern}"
+    r"|xychart-beta"
+    r'|    title "[^"\n]*"'
+    r'|    x-axis \["\d{4}-\d{2}-\d{2}"(, "\d{4}-\d{2}-\d{2}")*\]'
+    r'|    y-axis "Items ticked, findings done" 0 --> \d+'
+    r"|    line \[\d+(, \d+)*\]"
+    r"|    classDef \w+ fill:#[0-9a-f]{6},stroke:#[0-9a-f]{6},color:#[0-9a-f]{6}"
+    r"|    class \w+(,\w+)* \w+"
+)
 
 
 def readme() -> str:
@@ -41,6 +53,12 @@ def document(file_name: str) -> str:
 
 def mermaid_graph(text: str) -> list[str]:
     return re.search(r"```mermaid\n(.*?)\n```", text, re.S).group(1).split("\n")
+
+
+def mermaid_lines(text: str) -> list[str]:
+    """The lines of every mermaid block in the text."""
+    blocks = re.findall(r"```mermaid\n(.*?)\n```", text, re.S)
+    return [line for block in blocks for line in block.split("\n")]
 
 
 def html_of(text: str) -> str:
@@ -130,3 +148,19 @@ def test_a_grouped_documents_title_and_phase_render_inert(catalogue):
     assert text.startswith("# REMAINING FINDINGS: &lt;script&gt;")
     assert "\n# Injected heading" not in text
     assert_inert(html_of(text))
+
+
+def test_a_phase_code_and_name_cannot_add_a_statement_to_the_figures(catalogue, reviewer):
+    tick(item_of("SI-001", 1), reviewer)
+    Phase.objects.filter(code="2A").update(code='"\n', name=INJECTED_CLICK)
+    Finding.objects.filter(code="SI-002").update(code='S"]%%')
+
+    readme_text, document_text = readme(), document("SI-001_TACTICAL_PLAN.md")
+
+    lines = mermaid_lines(readme_text) + mermaid_lines(document_text)
+    assert "xychart-beta" in lines
+    assert [line for line in lines if not FIGURE_STATEMENT.fullmatch(line)] == []
+    assert '    title "Progress of phase #quot;"' in lines
+    assert '        finding_S____["S#quot;#93;#37;#37; (planned)"]' in lines
+    assert '## Phase " figures' in document_text
+    assert_inert(html_of(document_text))

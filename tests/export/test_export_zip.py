@@ -12,8 +12,9 @@ from findings.export.tree import MANIFEST
 from findings.models import ChecklistItem, Finding, TacticalDocument
 
 URL = "/export/tactical_plans.zip"
-# Session, user, permissions, and the export's seven reads, however many findings there are.
-QUERIES = 10
+# Session, user, permissions, and the export's thirteen reads (seven for the documents, six for
+# their figures), however many findings there are.
+QUERIES = 16
 
 
 def downloaded(client) -> tuple[StreamingHttpResponse, list[bytes]]:

@@ -15,11 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, resolve
 
-from findings.models import AuditEvent, ChecklistItem, Finding, Phase, Status
+from findings.export.snapshot import snapshot_load
+from findings.export.tree import zip_stream
+from findings.models import ApiToken, AuditEvent, ChecklistItem, Finding, Phase, Status
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
@@ -100,6 +103,11 @@ def tick_data(sample: Sample) -> dict:
     }
 
 
+def exported_zip_data(sample: Sample) -> dict:
+    archive = b"".join(zip_stream(snapshot_load()))
+    return {"archive": SimpleUploadedFile("tactical_plans.zip", archive)}
+
+
 def status_data(sample: Sample) -> dict:
     version = Finding.objects.get(pk=sample.finding).version
     return {"target": Status.IN_PROGRESS, "version": version}
@@ -120,6 +128,18 @@ def make_2a_ready(sample: Sample) -> None:
                 expected_version=finding.version,
                 context=context,
             )
+
+
+def reviewer_token(sample: Sample) -> None:
+    # The row's URL names the sample item's id, so the token takes it as its own.
+    ApiToken.objects.create(
+        pk=sample.item,
+        user=sample.users["reviewer"],
+        name="matrix",
+        prefix="matrixab",
+        digest="0" * 64,
+        scope="read",
+    )
 
 
 def fingerprint_2a() -> str:
@@ -217,6 +237,17 @@ EXPECTED: dict[str, Row] = {
         get=(LOGIN, 403, 200, 200, 200, 200),
         post=(LOGIN, 403, 405, 405, 405, 405),
     ),
+    # The tables' rows as CSV: whoever reads the table downloads it.
+    "findings/export.csv": Row(
+        "/findings/export.csv",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
+    "audit/export.csv": Row(
+        "/audit/export.csv",
+        get=(LOGIN, 403, 200, 200, 200, 200),
+        post=(LOGIN, 405, 405, 405, 405, 405),
+    ),
     "findings/<finding:code>/": Row(
         "/findings/SI-001/",
         get=(LOGIN, 403, 200, 200, 200, 200),
@@ -227,6 +258,25 @@ EXPECTED: dict[str, Row] = {
         get=(LOGIN, 405, 405, 405, 405, 405),
         post=(LOGIN, 403, 403, *(Redirect("/findings/SI-001/"),) * 3),
         data=status_data,
+    ),
+    # Writing a document section needs edit_content; its preview changes nothing but needs it
+    # too, and the section as the page shows it is for every role.
+    "findings/<finding:code>/edit/<slug:field>/": Row(
+        "/findings/SI-001/edit/root_cause/",
+        get=(LOGIN, 403, 403, 200, 200, 200),
+        post=(LOGIN, 403, 403, *(Redirect("/findings/SI-001/#content-section-root_cause"),) * 3),
+        data=lambda sample: {"text": "Reads, then writes without a version check.", "version": 1},
+    ),
+    "findings/<finding:code>/edit/<slug:field>/preview/": Row(
+        "/findings/SI-001/edit/root_cause/preview/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, 403, 403, 200, 200, 200),
+        data=lambda sample: {"text": "Reads, then writes without a version check."},
+    ),
+    "findings/<finding:code>/sections/<slug:field>/": Row(
+        "/findings/SI-001/sections/root_cause/",
+        get=(LOGIN, 403, *(Redirect("/findings/SI-001/#content-section-root_cause"),) * 4),
+        post=(LOGIN, 405, 405, 405, 405, 405),
     ),
     "checklist/<row:item_id>/": Row(
         "/checklist/{item}/",
@@ -271,6 +321,20 @@ EXPECTED: dict[str, Row] = {
         get=(LOGIN, 403, 200, 200, 200, 200),
         post=(LOGIN, 405, 405, 405, 405, 405),
     ),
+    # Importing edited documents writes their sections: edit_content. The upload only previews;
+    # applying needs the previewed zip waiting in the session, which a bare POST lacks.
+    "documents/import/": Row(
+        "/documents/import/",
+        get=(LOGIN, 403, 403, 200, 200, 200),
+        post=(LOGIN, 403, 403, 200, 200, 200),
+        data=exported_zip_data,
+    ),
+    "documents/import/apply/": Row(
+        "/documents/import/apply/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(LOGIN, 403, 403, 409, 409, 409),
+        data=lambda sample: {"digest": "0" * 64},
+    ),
     "documents/<document:file_name>/": Row(
         "/documents/SI-001_TACTICAL_PLAN.md/",
         get=(LOGIN, 403, 200, 200, 200, 200),
@@ -288,6 +352,53 @@ EXPECTED: dict[str, Row] = {
         post=(LOGIN, 403, *(Redirect("/settings/"),) * 4),
         data=lambda sample: {"kinds": ["signed"]},
     ),
+    # Whoever may tick makes their own API tokens; a POST shows the new token once, so no redirect.
+    "settings/tokens/": Row(
+        "/settings/tokens/",
+        get=(LOGIN, 403, 403, 200, 200, 200),
+        post=(LOGIN, 403, 403, 201, 201, 201),
+        data=lambda sample: {"name": "matrix", "scope": "read"},
+    ),
+    # The sample token is the reviewer's: someone else's token is unknown to a lead, and the admin
+    # may revoke every token.
+    "settings/tokens/<row:token_id>/revoke/": Row(
+        "/settings/tokens/{item}/revoke/",
+        get=(LOGIN, 405, 405, 405, 405, 405),
+        post=(
+            LOGIN,
+            403,
+            403,
+            Redirect("/settings/tokens/"),
+            404,
+            Redirect("/settings/tokens/"),
+        ),
+        setup=reviewer_token,
+    ),
+    # The API, with a session here (tests/api/test_api_access_matrix.py adds every method and
+    # tokens): a caller without a session or token gets a JSON 401, never a login page.
+    "api/v1/": Row("/api/v1/", get=(404,) * 6, post=(404,) * 6),
+    "api/v1/openapi.json": Row("/api/v1/openapi.json", get=(200,) * 6, post=(200,) * 6),
+    "api/v1/findings/": Row(
+        "/api/v1/findings/", get=(401, 403, 200, 200, 200, 200), post=(405,) * 6
+    ),
+    "api/v1/findings/export.csv": Row(
+        "/api/v1/findings/export.csv", get=(401, 403, 200, 200, 200, 200), post=(405,) * 6
+    ),
+    "api/v1/findings/<code>/": Row(
+        "/api/v1/findings/SI-001/", get=(401, 403, 200, 200, 200, 200), post=(405,) * 6
+    ),
+    # PUT only; the tick itself is in the API's matrix.
+    "api/v1/findings/<code>/checklist/<key>": Row(
+        "/api/v1/findings/SI-001/checklist/go-test-race", get=(405,) * 6, post=(405,) * 6
+    ),
+    "api/v1/phases/": Row("/api/v1/phases/", get=(401, 403, 200, 200, 200, 200), post=(405,) * 6),
+    "api/v1/phases/<code>/": Row(
+        "/api/v1/phases/2A/", get=(401, 403, 200, 200, 200, 200), post=(405,) * 6
+    ),
+    "api/v1/audit/": Row("/api/v1/audit/", get=(401, 403, 200, 200, 200, 200), post=(405,) * 6),
+    "api/v1/audit/export.csv": Row(
+        "/api/v1/audit/export.csv", get=(401, 403, 200, 200, 200, 200), post=(405,) * 6
+    ),
 }
 # Routes an anonymous visitor may reach; every other route sends them to a login page.
 PUBLIC = {
@@ -295,7 +406,12 @@ PUBLIC = {
     "accounts/login/",
     "healthz",
     "readyz",
+    # The OpenAPI document describes the API, not its data; the API's root is a 404.
+    "api/v1/openapi.json",
+    "api/v1/",
 }
+# A script follows no login page: the API answers a caller without credentials 401 (or 405).
+API_ROUTES = {route for route in EXPECTED if route.startswith("api/")} - PUBLIC
 # The tracker's own pages and actions, which an account without a role may not use.
 APP_ROUTES = [
     route
@@ -305,6 +421,7 @@ APP_ROUTES = [
 STATE_CHANGES = {
     "findings/<finding:code>/status/": "reviewer",
     "checklist/<row:item_id>/": "reviewer",
+    "findings/<finding:code>/edit/<slug:field>/": "reviewer",
     "phases/<phase:code>/signoff/": "lead",
     "phases/<phase:code>/signoff/revoke/": "lead",
     "phases/<phase:code>/signoff/request/": "reviewer",
@@ -370,12 +487,20 @@ def test_each_row_names_an_answer_for_every_persona(route):
     assert len(row.get) == len(row.post) == len(PERSONAS)
 
 
-@pytest.mark.parametrize("route", sorted(set(EXPECTED) - PUBLIC))
+@pytest.mark.parametrize("route", sorted(set(EXPECTED) - PUBLIC - API_ROUTES))
 def test_the_table_sends_anonymous_visitors_of_every_private_route_to_a_login_page(route):
     row = EXPECTED[route]
 
     assert row.get[0] in (LOGIN, ADMIN_LOGIN)
     assert row.post[0] in (LOGIN, ADMIN_LOGIN)
+
+
+@pytest.mark.parametrize("route", sorted(API_ROUTES))
+def test_the_table_refuses_anonymous_callers_of_every_api_route_with_401(route):
+    row = EXPECTED[route]
+
+    assert row.get[0] in (401, 405)
+    assert row.post[0] in (401, 405)
 
 
 @pytest.mark.parametrize("route", APP_ROUTES)
@@ -434,7 +559,8 @@ def cell(sample: Sample, route: str, method: str, persona: str) -> None:
             assert (response.status_code, response.get("Location")) == (302, location)
         else:
             assert response.status_code == expected
-        if persona in ("anonymous", "outsider"):
+        # The not-found page names SI-001 as an example of what a finding's code looks like.
+        if persona in ("anonymous", "outsider") and response.status_code != 404:
             assert FINDING_CODE.findall(body) == [], "finding data shown without a role"
         if expected in (LOGIN, ADMIN_LOGIN) or (isinstance(expected, int) and expected >= 400):
             assert AuditEvent.objects.count() == events, "a refused request changed something"

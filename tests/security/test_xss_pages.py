@@ -80,7 +80,12 @@ PAGES_SHOWING = {
 # Pages that show no user text of these kinds, still checked once per test with the text stored.
 OTHER_PAGES = ["/documents/", "/documents/README.md/", "/audit/"]
 
-APP_SCRIPTS = {"/static/django_htmx/htmx-2.min.js", "/static/js/signing-bar.js"}
+APP_SCRIPTS = {
+    "/static/django_htmx/htmx-2.min.js",
+    "/static/js/signing-bar.js",
+    "/static/js/keep-focus.js",
+    "/static/js/content-editor.js",
+}
 APP_STYLESHEETS = {"/static/css/app.css", "/static/css/pygments.css"}
 APP_META_NAMES = {"viewport", "color-scheme", "htmx-config"}
 ADMIN_META_NAMES = {"robots"}
@@ -99,8 +104,14 @@ APP_HTMX_ATTRIBUTES = {
     "hx-disabled-elt",
 }
 NEVER_ON_APP_PAGES = {
-    "iframe", "frame", "frameset", "object", "embed", "applet", "base", "img", "svg", "math",
+    "iframe", "frame", "frameset", "object", "embed", "applet", "base", "img", "math",
     "style", "audio", "video", "source", "template", "portal",
+}  # fmt: skip
+# The app draws its pictures (findings.graphs, findings.burndown) as inline <svg
+# class="chart-picture">, of shapes, text and links only; these SVG elements run, fetch or embed.
+SVG_ACTIVE = {
+    "foreignobject", "animate", "animatemotion", "animatetransform", "set", "use", "handler",
+    "discard", "feimage",
 }  # fmt: skip
 NEVER_ANYWHERE = {"iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal"}
 DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:")
@@ -145,6 +156,12 @@ class PageScan(HTMLParser):
         forbidden = NEVER_ANYWHERE if self.admin else NEVER_ON_APP_PAGES
         if tag in forbidden:
             self.problems.append(f"<{tag}> {attributes}")
+        elif tag == "svg" or tag in SVG_ACTIVE:
+            # Django's admin draws its theme icons with <svg><use>; only app pages are judged.
+            if not self.admin and (
+                tag in SVG_ACTIVE or "chart-picture" not in (attributes.get("class") or "").split()
+            ):
+                self.problems.append(f"<{tag}> not one of the app's pictures: {attributes}")
         elif tag == "script":
             src = attributes.get("src")
             self.scripts.append(src)
@@ -210,8 +227,8 @@ class PageScan(HTMLParser):
 BARE_PAGE = (
     '<!doctype html><html><head><meta charset="utf-8">'
     '<meta name="htmx-config" content="{}">'
-    '<script src="/static/django_htmx/htmx-2.min.js" defer></script>'
-    '<script src="/static/js/signing-bar.js" defer></script></head>'
+    + "".join(f'<script src="{src}" defer></script>' for src in sorted(APP_SCRIPTS))
+    + "</head>"
     "<body><main></main></body></html>"
 )
 
@@ -276,6 +293,10 @@ def si_001_item() -> ChecklistItem:
         "<iframe src=https://evil.example/></iframe>",
         "<object data=x></object>",
         "<embed src=x>",
+        "<svg><circle r=1 /></svg>",
+        '<svg class="chart-picture"><foreignObject><p>x</p></foreignObject></svg>',
+        '<svg class="chart-picture"><set attributeName="href" to="javascript:alert(1)"/></svg>',
+        '<svg class="chart-picture" onload="alert(1)"></svg>',
         '<p style="color:red">x</p>',
         '<div hx-on:click="alert(1)">x</div>',
         '<div hx-get="/findings/" hx-trigger="load">x</div>',

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from findings.models import AuditEvent, ChecklistItem, ChecklistSection, Finding, Phase, Signoff
-from findings.services.checklist import checklist_item_save
+from findings.services.checklist import Evidence, checklist_item_save, checklist_item_set
 from findings.services.signoffs import signoff_sign
 from tests.admin_forms import form_data
 from tests.helpers import context_for
@@ -97,6 +97,44 @@ def test_it_unticks_an_item_whose_wording_or_section_changes(
     assert (event.before["checked"], event.after["checked"]) == (True, False)
     assert (event.before["finding"], event.after["finding"]) == ("SI-001", "SI-001")
     assert event.after[field] == value
+
+
+def test_it_clears_the_evidence_of_an_item_whose_wording_changes(catalogue, ci_bot, admin_user):
+    item = item_of("SI-001", 1)
+    checklist_item_set(
+        item_id=item.pk,
+        checked=True,
+        expected_version=None,
+        context=context_for(ci_bot),
+        evidence=Evidence(url="https://ci.example/runs/812", commit="3f2c9a1", summary="run #812"),
+    )
+    item.refresh_from_db()
+    item.text = "Migration rehearsed twice"
+
+    checklist_item_save(item=item, context=context_for(admin_user))
+
+    item.refresh_from_db()
+    assert (item.evidence_url, item.evidence_commit, item.evidence_summary) == ("", "", "")
+
+
+def test_it_keeps_the_evidence_of_an_item_that_only_changes_position(catalogue, ci_bot, admin_user):
+    item = item_of("SI-001", 1)
+    evidence = Evidence(url="https://ci.example/runs/812", commit="3f2c9a1", summary="run #812")
+    checklist_item_set(
+        item_id=item.pk,
+        checked=True,
+        expected_version=None,
+        context=context_for(ci_bot),
+        evidence=evidence,
+    )
+    item.refresh_from_db()
+    item.position = 20
+    item.evidence_summary = "an admin's form cannot change this"
+
+    checklist_item_save(item=item, context=context_for(admin_user))
+
+    item.refresh_from_db()
+    assert (item.checked, item.evidence_summary) == (True, "run #812")
 
 
 def test_it_keeps_the_tick_of_an_item_that_only_changes_position(catalogue, reviewer, admin_user):

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from findings.roles import ADMIN, REVIEWER, SIGNOFF_LEAD, VIEWER
+from findings.roles import ADMIN, CI, REVIEWER, SIGNOFF_LEAD, VIEWER
 
 DEMO_PASSWORD = "demo-password-for-tests"
 USERNAMES = ("viewer", "reviewer", "lead", "lead2", "admin")
@@ -22,13 +22,20 @@ REVIEW = READ | {
     "findings.tick_checklistitem",
     "findings.change_finding_status",
     "findings.edit_content",
+    "findings.add_apitoken",
 }
 SIGN = REVIEW | {"findings.sign_off_phase"}
-EDIT = SIGN | {
-    f"findings.{verb}_{model}"
-    for verb in ("add", "change", "delete")
-    for model in ("phase", "finding", "tacticaldocument", "dependency", "checklistitem")
-}
+EDIT = (
+    SIGN
+    | {
+        f"findings.{verb}_{model}"
+        for verb in ("add", "change", "delete")
+        for model in ("phase", "finding", "tacticaldocument", "dependency", "checklistitem")
+    }
+    | {"findings.view_apitoken", "findings.change_apitoken"}
+)
+# Service accounts read and tick, and never sign, move findings, write content or make tokens.
+SERVICE = READ | {"findings.tick_checklistitem"}
 
 
 @pytest.fixture
@@ -125,7 +132,7 @@ def test_it_can_run_twice_and_resets_the_password(demo, settings, monkeypatch, c
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [(VIEWER, READ), (REVIEWER, REVIEW), (SIGNOFF_LEAD, SIGN), (ADMIN, EDIT)],
+    [(VIEWER, READ), (REVIEWER, REVIEW), (SIGNOFF_LEAD, SIGN), (ADMIN, EDIT), (CI, SERVICE)],
 )
 def test_each_group_has_exactly_its_roles_permissions(db, role, expected):
     assert group_permissions(role) == expected

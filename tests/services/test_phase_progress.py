@@ -175,6 +175,7 @@ def bulk_create_findings_with_items_and_dependencies(data, context):
             finding=finding,
             section=ChecklistSection.DATABASE,
             text="Bulk",
+            key=f"bulk-{position}",
             position=position,
             checked=position % 2 == 0,
             checked_at=now if position % 2 == 0 else None,

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from findings.models import (
+    ApiToken,
     AuditEvent,
     ChecklistItem,
     Dependency,
@@ -36,6 +37,9 @@ def everything(catalogue, admin_user, lead):
         kind="signed",
         subject="Phase 2A was signed off",
         body="lead signed phase 2A off.",
+    )
+    ApiToken.objects.create(
+        user=lead, name="laptop", prefix="abcdefgh", digest="1" * 64, scope="read"
     )
     # django-axes registers its login records in the admin too.
     attempt = {

@@ -2,12 +2,14 @@
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
 from findings.audit_chain import chain_append
+from findings.audit_display import ACTION_NAMES
 from findings.models import AuditEvent, ChecklistItem
 from findings.services.audit import ActionContext
 from findings.services.checklist import checklist_item_set
@@ -27,7 +29,9 @@ def rows_in(response) -> int:
 
 
 def actions_in(response) -> list[str]:
-    return re.findall(r'<td><span class="code">([a-z_.]+)</span></td>', response.content.decode())
+    return re.findall(
+        r'<span class="audit-action" data-action="([a-z_.]+)"', response.content.decode()
+    )
 
 
 @pytest.fixture
@@ -141,15 +145,16 @@ def test_it_shows_an_event_whose_finding_is_gone_without_a_link(viewer_client):
 def test_it_offers_the_recorded_actions_as_choices(viewer_client, tick):
     content = viewer_client.get("/audit/").content.decode()
 
-    options = re.findall(r'<option value="([a-z_.]+)">', content)
+    options = re.findall(r'<option value="([a-z_.]+)">(.*?)</option>', content)
+    # By their names, as people look for them.
     assert options == [
-        "checklist_item.ticked",
-        "dependency.added",
-        "document.created",
-        "finding.created",
-        "phase.created",
-        "user.created",
-        "user.groups_changed",
+        ("user.created", "account created"),
+        ("dependency.added", "dependency added"),
+        ("document.created", "document created"),
+        ("finding.created", "finding created"),
+        ("phase.created", "phase created"),
+        ("user.groups_changed", "roles changed"),
+        ("checklist_item.ticked", "ticked"),
     ]
 
 
@@ -209,7 +214,7 @@ def test_it_offers_sorting_only_by_time_actor_and_action(viewer_client):
 def test_it_keeps_the_chosen_action_selected_in_the_form(viewer_client):
     content = viewer_client.get("/audit/?action=phase.created").content.decode()
 
-    assert '<option value="phase.created" selected>phase.created</option>' in content
+    assert '<option value="phase.created" selected>phase created</option>' in content
     assert '<form id="audit-filters" class="card table-filters" method="get" action="/audit/"' in (
         content
     )
@@ -290,3 +295,76 @@ def test_it_runs_a_fixed_number_of_queries_however_many_events_exist(
 
     assert response.status_code == 200
     assert rows_in(response) > 0
+
+
+def test_it_names_actions_for_people_with_each_changed_field(viewer_client, tick):
+    content = viewer_client.get("/audit/").content.decode()
+
+    first_row = content[content.index("<tbody") : content.index("</tr>", content.index("<tbody"))]
+    assert (
+        '<span class="audit-action" data-action="checklist_item.ticked" '
+        'title="checklist_item.ticked">ticked</span>'
+    ) in first_row
+    assert (
+        '<li><span class="field-name">checked</span>: <span class="before">no</span> → '
+        '<span class="after">yes</span></li>'
+    ) in first_row
+    # The version counter moves with every write; it is no news to a reader.
+    assert "version" not in first_row
+    assert f'<small class="request-id">{REQUEST_ID}</small>' in first_row
+
+
+def test_it_says_where_a_status_move_went(viewer_client):
+    append_event(
+        action="finding.status_changed",
+        object_type="finding",
+        object_id="1",
+        object_repr="SI-001: Moved",
+        before={"status": "in_review", "version": 4},
+        after={"status": "done", "version": 5},
+        permission="findings.change_finding_status",
+    )
+
+    content = viewer_client.get("/audit/?action=finding.status_changed").content.decode()
+
+    assert ">moved from in review to done</span>" in content
+    assert 'class="field-changes"' not in content
+
+
+def test_it_names_an_automatic_revocation_and_shows_what_it_recorded(viewer_client):
+    append_event(
+        action="phase.signoff_auto_revoked",
+        object_type="signoff",
+        object_id="1",
+        object_repr="Signoff of 2A",
+        before={"phase": "2A", "fingerprint": "abc"},
+        after={"reason": "The approved content changed."},
+        permission="system:approved content changed",
+    )
+
+    content = viewer_client.get("/audit/?action=phase.signoff_auto_revoked").content.decode()
+
+    assert ">signoff revoked automatically</span>" in content
+    assert (
+        '<span class="field-name">reason</span>: <span class="before">—</span> → '
+        '<span class="after">The approved content changed.</span>'
+    ) in content
+    assert '<span class="field-name">phase</span>: <span class="before">2A</span>' in content
+
+
+def test_it_names_every_action_the_services_record():
+    source = "\n".join(path.read_text() for path in Path("findings").rglob("*.py"))
+    written = set(
+        re.findall(
+            r'"((?:auth|checklist_item|dependency|document|finding|phase|user)\.[a-z_]+)"', source
+        )
+    )
+    # Built from a model's or relation's name rather than written out.
+    built = {
+        f"{model}.{verb}"
+        for model in ("phase", "tacticaldocument")
+        for verb in ("created", "updated", "deleted")
+    } | {"user.groups_changed", "user.permissions_changed"}
+    written -= {"phase.id"}
+
+    assert written | built <= set(ACTION_NAMES)

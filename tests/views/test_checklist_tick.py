@@ -54,12 +54,6 @@ def sign_off_2a(by) -> Signoff:
     )
 
 
-@pytest.fixture
-def reviewer_client(client, reviewer, catalogue):
-    client.force_login(reviewer)
-    return client
-
-
 def test_it_ticks_an_item_and_answers_htmx_with_the_item_and_the_progress(reviewer_client):
     target = item()
 
@@ -496,7 +490,10 @@ def test_it_asks_a_signoff_lead_to_confirm_a_plain_tick_that_bars_them_from_sign
     target.refresh_from_db()
     assert response.status_code == 200
     assert "<html" in content
-    assert f"Ticking “{target.text}” bars you from signing phase 2A off" in content
+    # The label's backticks render as code, as on the finding page.
+    assert "Ticking “<code>go test ./... -race</code> passes with zero data races” bars you" in (
+        content
+    )
     assert f'action="/checklist/{target.pk}/"' in content
     assert '<input type="hidden" name="checked" value="true">' in content
     assert '<input type="hidden" name="version" value="1">' in content
@@ -604,3 +601,19 @@ def test_tick_would_bar_signing_only_a_signer_in_an_unsigned_gate_under_strict_s
 
     assert tick_would_bar_signing(user, phase) is bars
     assert tick_would_bar_signing(user, phase, signed=signed) is bars
+
+
+def test_it_redraws_the_history_with_the_tick_out_of_band(reviewer_client):
+    target = item()
+
+    response = tick(reviewer_client, target)
+
+    content = response.content.decode()
+    history = re.search(
+        r'<section id="finding-history"[^>]*hx-swap-oob="true">(.*?)</section>', content, re.S
+    )
+    assert history
+    assert (
+        '<strong>reviewer</strong> <span class="audit-action" data-action="checklist_item.ticked"'
+        in (history.group(1))
+    )

@@ -255,3 +255,18 @@ def test_it_escapes_finding_titles(viewer_client):
 
     assert "<script>alert(1)</script>" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+
+
+def test_it_says_how_many_more_findings_a_card_does_not_list(viewer_client):
+    response = viewer_client.get("/")
+
+    for phase in Phase.objects.all():
+        open_count = phase.findings.exclude(status=Status.DONE).count()
+        html = card(response, phase.code)
+        if open_count > 3:
+            assert (
+                f'<li class="more"><a href="/phases/{phase.code}/">+{open_count - 3} more</a></li>'
+            ) in html
+        else:
+            assert 'class="more"' not in html
+    assert any(phase.findings.count() > 3 for phase in Phase.objects.all())

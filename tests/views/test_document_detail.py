@@ -1,13 +1,18 @@
 """/documents/<file name>/: one exported file's QA failures, its preview and its markdown."""
 
+import re
+
 import pytest
 
 from findings.models import Finding
 from findings.services.findings import finding_update
 
 URL = "/documents/SI-001_TACTICAL_PLAN.md/"
-# Session, user, permissions, and the export's seven reads, however many findings there are.
-QUERIES = 10
+# Session, user, permissions, and the export's thirteen reads (six of them for the phases'
+# figures), however many findings there are.
+QUERIES = 16
+# The README's page draws the plan's dependency graph the export has read already.
+README_QUERIES = QUERIES
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, catalogue):
@@ -62,6 +67,33 @@ def test_it_lists_the_qa_failures_with_section_and_line(viewer_client):
     assert '<li class="qa-pass">✓ Links resolve</li>' in page
 
 
+def test_it_shows_each_section_written_or_not_and_passing_or_not(reviewer_client):
+    page = reviewer_client.get(URL).content.decode()
+
+    title = page.split('<tr id="section-SI-001-title" class="qa-pass">')[1].split("</tr>")[0]
+    assert "<td>Written</td>" in title
+    assert "✓ Passes" in title
+    effort = page.split('<tr id="section-SI-001-effort" class="qa-fail">')[1].split("</tr>")[0]
+    assert "<td>Not written</td>" in effort
+    assert '<a href="/findings/SI-001/edit/effort/">✗ Fix it</a>: not written' in effort
+
+
+def test_it_links_no_editor_for_a_viewer_who_cannot_write(viewer_client):
+    page = viewer_client.get(URL).content.decode()
+
+    effort = page.split('<tr id="section-SI-001-effort" class="qa-fail">')[1].split("</tr>")[0]
+    assert "<td>✗ Fails: not written</td>" in effort
+    assert "/edit/" not in page
+
+
+def test_it_says_the_migration_sandbox_is_off_without_its_database(viewer_client, settings):
+    settings.QA_SANDBOX_DATABASE_URL = ""
+
+    page = viewer_client.get(URL).content.decode()
+
+    assert "Migration sandbox off: QA_SANDBOX_DATABASE_URL is not set" in page
+
+
 def test_it_shows_the_rendered_preview_and_the_raw_markdown(viewer_client):
     page = viewer_client.get(URL).content.decode()
 
@@ -103,5 +135,19 @@ def test_it_reads_the_database_a_fixed_number_of_times(
 
     with django_assert_num_queries(QUERIES):
         viewer_client.get(URL)
-    with django_assert_num_queries(QUERIES):
+    with django_assert_num_queries(README_QUERIES):
         viewer_client.get("/documents/README.md/")
+
+
+def test_it_points_the_readme_preview_links_at_the_pages_here(viewer_client):
+    content = viewer_client.get("/documents/README.md/").content.decode()
+
+    preview = content[content.index('class="document-preview"') : content.index('id="raw-heading"')]
+    links = re.findall(r'<a href="([^"]+)"', preview)
+    assert '<a href="/documents/SI-001_TACTICAL_PLAN.md/"' in preview
+    assert '<a href="/phases/2A/"' in preview
+    # Every link of the preview answers, none is left relative to /documents/README.md/.
+    assert links
+    for link in links:
+        assert link.startswith("/"), link
+        assert viewer_client.get(link).status_code == 200, link

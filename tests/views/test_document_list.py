@@ -5,12 +5,13 @@ import re
 import pytest
 
 from findings.models import Finding, Phase, TacticalDocument
-from findings.services.findings import finding_create
+from findings.services.findings import finding_create, finding_update
 
 URL = "/documents/"
-# Session, user, permissions, and the export's seven reads, however many findings and documents
-# there are.
-QUERIES = 10
+# Session, user, permissions, and the six reads of the plan's state that key the cached QA,
+# however many findings and documents there are; computing it adds the export's thirteen reads.
+QUERIES_CACHED = 9
+QUERIES = QUERIES_CACHED + 13
 
 
 def rows(response) -> list[str]:
@@ -65,6 +66,64 @@ def test_it_shows_each_documents_qa_result_and_failure_count(viewer_client):
         '<a class="qa-badge qa-fail" href="/documents/SI-001_TACTICAL_PLAN.md/#qa">Fail: 32</a>'
     ) in page
     assert "Document QA: 1 of 20 files pass every check" in page
+
+
+def test_it_counts_problems_by_finding_and_field_in_the_headline(viewer_client, settings):
+    settings.QA_SANDBOX_DATABASE_URL = ""
+
+    page = viewer_client.get(URL).content.decode()
+
+    assert (
+        "QA failed: 303 problems by finding and field (SQL parses: 10, Sections written: 293) "
+        "in 23 of 23 findings."
+    ) in page
+
+
+def test_it_shows_each_documents_sections_written_and_failing(viewer_client):
+    page = viewer_client.get(URL).content.decode()
+
+    assert '<span class="section-counts">2/14 written, 13 failing</span>' in page
+
+
+def test_it_links_each_failing_section_to_its_editor(reviewer_client):
+    page = reviewer_client.get(URL).content.decode()
+
+    assert (
+        '<li><a href="/findings/SI-001/edit/effort/" title="not written">SI-001 Estimated effort'
+        "</a>: not written</li>"
+    ) in page
+    assert '<a href="/documents/SI-001_TACTICAL_PLAN.md/#sections">all 13 on its page</a>' in page
+
+
+def test_it_names_the_failing_sections_without_editor_links_to_a_viewer(viewer_client):
+    page = viewer_client.get(URL).content.decode()
+
+    assert "<li>SI-001 Estimated effort: not written</li>" in page
+    assert "/edit/" not in page
+
+
+def test_it_says_the_migration_sandbox_is_off_without_its_database(viewer_client, settings):
+    settings.QA_SANDBOX_DATABASE_URL = ""
+
+    page = viewer_client.get(URL).content.decode()
+
+    assert "Migration sandbox off: QA_SANDBOX_DATABASE_URL is not set" in page
+
+
+def test_it_answers_from_the_cache_until_a_section_changes(
+    viewer_client, django_assert_num_queries, system_context
+):
+    viewer_client.get(URL)
+    with django_assert_num_queries(QUERIES_CACHED):
+        viewer_client.get(URL)
+    finding = Finding.objects.get(code="SI-001")
+    finding.problem_statement = "Transactions hold row locks across network calls."
+    finding_update(finding=finding, context=system_context)
+
+    with django_assert_num_queries(QUERIES):
+        page = viewer_client.get(URL).content.decode()
+
+    assert '<span class="section-counts">3/14 written, 12 failing</span>' in page
 
 
 def test_it_shows_phase_findings_status_and_progress(viewer_client):

@@ -38,12 +38,6 @@ def item(code: str, position: int) -> ChecklistItem:
     return ChecklistItem.objects.get(finding__code=code, position=position)
 
 
-@pytest.fixture
-def reviewer_client(client, reviewer, catalogue):
-    client.force_login(reviewer)
-    return client
-
-
 def test_it_sends_anonymous_visitors_to_log_in(client, catalogue):
     response = client.get("/findings/SI-001/")
 
@@ -110,7 +104,10 @@ def test_it_shows_the_header_facts(viewer_client):
     assert "<div><dt>Category</dt><dd>SI</dd></div>" in content
     assert "<div><dt>Estimated effort</dt><dd>2–5 days</dd></div>" in content
     assert "<div><dt>Owner</dt><dd>amy</dd></div>" in content
-    assert '<span class="code">phase_2a_foundation/SI-001_TACTICAL_PLAN.md</span>' in content
+    assert (
+        '<a class="code" href="/documents/SI-001_TACTICAL_PLAN.md/">'
+        "phase_2a_foundation/SI-001_TACTICAL_PLAN.md</a>"
+    ) in content
 
 
 def test_it_says_what_is_not_known_yet(viewer_client):
@@ -338,7 +335,7 @@ def test_it_shows_the_history_newest_first(viewer_client, reviewer):
     content = viewer_client.get("/findings/SI-001/").content.decode()
 
     history = content[content.index('<ol class="history">') :]
-    actions = re.findall(r"</strong> ([a-z_.]+) <span", history)
+    actions = re.findall(r'data-action="([a-z_.]+)"', history)
     assert actions == [
         "finding.status_changed",
         "checklist_item.ticked",
@@ -347,8 +344,9 @@ def test_it_shows_the_history_newest_first(viewer_client, reviewer):
         "dependency.added",
         "finding.created",
     ]
-    assert "<strong>reviewer</strong> finding.status_changed" in history
-    assert "<strong>system</strong> finding.created" in history
+    assert '<strong>reviewer</strong> <span class="audit-action" ' in history
+    assert ">moved from planned to in progress</span>" in history
+    assert ">finding created</span>" in history
     assert 'href="/audit/?finding=SI-001"' in history
 
 
@@ -366,7 +364,7 @@ def test_it_shows_the_fifty_newest_events(viewer_client, system_context):
     content = viewer_client.get("/findings/SI-001/").content.decode()
 
     history = content[content.index('<ol class="history">') :]
-    actions = re.findall(r"</strong> ([a-z_.0-9]+) <span", history)
+    actions = re.findall(r'data-action="([a-z_.0-9]+)"', history)
     assert actions == [f"test.event_{n}" for n in range(54, 4, -1)]
 
 
@@ -387,3 +385,31 @@ def test_it_carries_the_csrf_token_for_htmx_on_the_body(reviewer_client):
     content = reviewer_client.get("/findings/SI-001/").content.decode()
 
     assert re.search(r"<body hx-headers='\{\"x-csrftoken\": \"[A-Za-z0-9]{64}\"\}'>", content)
+
+
+def test_it_renders_inline_markdown_in_item_labels_escaped(viewer_client):
+    target = item("SI-001", 1)
+    ChecklistItem.objects.filter(pk=target.pk).update(
+        text="`go vet` <script>x()</script> & **all**"
+    )
+
+    content = viewer_client.get("/findings/SI-001/").content.decode()
+
+    assert (
+        f'<label for="item-{target.pk}-box"><code>go vet</code>  &amp; <strong>all</strong></label>'
+    ) in content
+
+
+def test_it_shows_each_change_in_the_history_by_name_with_before_and_after(viewer_client, reviewer):
+    finish("SI-001", reviewer)
+
+    content = viewer_client.get("/findings/SI-001/").content.decode()
+
+    history = content[content.index('<ol class="history">') :]
+    assert ">moved from in review to done</span>" in history
+    assert ">ticked</span>" in history
+    assert (
+        '<li><span class="field-name">checked</span>: <span class="before">no</span> → '
+        '<span class="after">yes</span></li>'
+    ) in history
+    assert '<small class="request-id">' in history

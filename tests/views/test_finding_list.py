@@ -49,6 +49,7 @@ def add_generated_findings(count: int) -> None:
             finding=finding,
             section="mandatory",
             text=f"Check {position}",
+            key=f"check-{position}",
             position=position,
             checked=position <= n % 5,
             checked_at=now if position <= n % 5 else None,
@@ -103,7 +104,7 @@ def test_it_lists_the_first_page_of_findings_by_code(viewer_client):
 def test_it_shows_phase_priority_status_progress_and_effort(viewer_client, varied):
     content = viewer_client.get("/findings/?q=BL-004").content.decode()
 
-    assert '<span class="code">2C</span> Performance' in content
+    assert '<span class="code">2C</span> <span class="phase-name">Performance</span>' in content
     assert 'High <span class="badge badge-unconfirmed">unconfirmed</span>' in content
     assert '<span class="status status-planned">Planned</span>' in content
     assert '<progress value="0" max="13"></progress> 0/13' in content

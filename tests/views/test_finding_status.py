@@ -49,12 +49,6 @@ def unchanged(code: str = "SI-001", status: str = Status.PLANNED, version: int =
     return stored.status == status and stored.version == version and status_events() == []
 
 
-@pytest.fixture
-def reviewer_client(client, reviewer, catalogue):
-    client.force_login(reviewer)
-    return client
-
-
 def test_it_moves_a_finding_and_answers_htmx_with_the_status_panel(reviewer_client):
     response = move(reviewer_client, "SI-001", "in_progress")
 
@@ -80,9 +74,10 @@ def test_it_updates_the_phase_progress_out_of_band(reviewer_client):
 
     content = response.content.decode()
     assert response.status_code == 200
-    # The progress is redrawn inside the checklist, the one region swapped out of band.
+    # The progress is redrawn inside the checklist; it and the history swap out of band.
     assert re.search(r'<section id="checklist"[^>]*hx-swap-oob="true"', content)
-    assert content.count("hx-swap-oob") == 1
+    assert re.search(r'<section id="finding-history"[^>]*hx-swap-oob="true"', content)
+    assert content.count("hx-swap-oob") == 2
     assert '<div id="phase-progress"' in content
     assert "Phase 2A: 1 of 3 findings done, 13 of 39 items ticked" in content
     assert not re.search(r'<section id="status-panel"[^>]*hx-swap-oob', content)

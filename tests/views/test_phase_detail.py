@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
-from findings.gates import phase_readiness
 from findings.models import ChecklistItem, Dependency, Finding, Phase, Signoff, Status
 from findings.roles import SIGNOFF_LEAD
 from findings.services.signoffs import content_fingerprint, phase_content, signoff_sign
@@ -79,7 +78,8 @@ def test_it_lists_the_findings_with_their_status_and_checklist_progress(
     html = page(client, viewer)
 
     assert "0 of 3 done · 2 of 39 checklist items ticked" in html
-    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    findings = html[html.index('id="phase-findings"') : html.index('id="phase-documents"')]
+    rows = re.findall(r"<tr>(.*?)</tr>", findings, re.S)
     codes = [re.search(r'href="/findings/([A-Z]{2}-\d{3})/"', row).group(1) for row in rows[1:]]
     assert codes == ["BF-002", "SI-001", "SI-002"]
     si_001 = rows[2]
@@ -98,40 +98,62 @@ def test_it_lists_the_phase_documents(client, phase_2a, viewer):
     assert "BL-005_TACTICAL_PLAN.md" not in html
 
 
-def test_it_links_every_blocker_to_where_it_can_be_fixed(client, phase_2a, reviewer, viewer):
+def blockers_of(html: str) -> str:
+    start = html.index('id="readiness-blockers"')
+    return html[start : html.index('<p class="fingerprint">', start)]
+
+
+def test_it_groups_the_blockers_per_finding_linking_each_to_where_it_is_fixed(
+    client, phase_2a, reviewer, viewer
+):
     make_ready(reviewer)
     item = item_of("SI-001", 5)
     move("SI-001", Status.IN_REVIEW, reviewer)
     tick(item, reviewer, checked=False)
     move("SI-002", Status.IN_REVIEW, reviewer)
 
-    html = page(client, viewer)
+    blockers = blockers_of(page(client, viewer))
 
-    blockers = re.search(r'<ul class="blockers" id="readiness-blockers">(.*?)</ul>', html, re.S)
-    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', blockers.group(1))
-    assert links == [
-        ("/findings/SI-001/", "SI-001 is in review, not done."),
-        ("/findings/SI-002/", "SI-002 is in review, not done."),
-        (f"/findings/SI-001/#item-{item.pk}", escape(f"SI-001: “{item.text}” is not ticked.")),
+    # Only a group with lines to show expands; its summary is text (a link inside <summary> would
+    # be a control inside a control), and its first line links to the finding.
+    assert re.findall(r"<summary>(.*?)</summary>", blockers) == [
+        "SI-001: in review · 1 of 13 items not ticked"
     ]
+    assert '<li><a href="/findings/SI-001/">Open SI-001</a></li>' in blockers
+    assert '<a href="/findings/SI-002/">SI-002: in review</a>' in blockers
+    assert blockers.count("<details>") == 1
+    assert (
+        f'<li><a href="/findings/SI-001/#item-{item.pk}">'
+        f"“{escape(item.text)}” is not ticked.</a></li>"
+    ) in blockers
     # The link lands on the item's own form on the finding page.
     assert f'id="item-{item.pk}"' in page(client, viewer, "/findings/SI-001/")
 
 
-def test_it_links_every_blocker_of_an_untouched_phase(client, phase_2a, viewer):
+def test_it_sums_up_an_untouched_phase_in_one_line_per_finding(client, phase_2a, viewer):
     html = page(client, viewer)
 
-    blockers = phase_readiness(phase_2a).blocked_by
-    expected = "".join(
-        f'<li><a href="/findings/{blocker.finding.code}/#item-{blocker.item.pk}">'
-        f"{escape(blocker.text)}</a></li>"
-        if blocker.item
-        else f'<li><a href="/findings/{blocker.finding.code}/">{escape(blocker.text)}</a></li>'
-        for blocker in blockers
-    )
-    assert len(blockers) == 3 + 39
-    assert expected in html
+    blockers = blockers_of(html)
+    assert re.findall(r"<summary>(.*?)</summary>", blockers) == [
+        "BF-002: planned · 13 of 13 items not ticked",
+        "SI-001: planned · 13 of 13 items not ticked",
+        "SI-002: planned · 13 of 13 items not ticked",
+    ]
+    items = ChecklistItem.objects.filter(finding__phase=phase_2a)
+    assert blockers.count("#item-") == items.count() == 39
     assert "Not ready to sign off." in html
+
+
+def test_it_renders_inline_markdown_in_the_item_lines_escaped(client, phase_2a, viewer):
+    item = item_of("SI-001", 1)
+    ChecklistItem.objects.filter(pk=item.pk).update(text="Run `go vet` <b>now</b> & *then*")
+
+    blockers = blockers_of(page(client, viewer))
+
+    assert (
+        f'<a href="/findings/SI-001/#item-{item.pk}">'
+        "“Run <code>go vet</code> now &amp; <em>then</em>” is not ticked.</a>"
+    ) in blockers
 
 
 def test_it_links_an_unfinished_outside_dependency_to_that_finding(
@@ -143,11 +165,11 @@ def test_it_links_an_unfinished_outside_dependency_to_that_finding(
         finding=Finding.objects.get(code="SI-001"), depends_on=Finding.objects.get(code="BL-005")
     )
 
-    html = page(client, viewer)
+    blockers = blockers_of(page(client, viewer))
 
-    assert (
-        '<li><a href="/findings/BL-005/">SI-001 depends on BL-005, which is planned.</a></li>'
-        in (html)
+    assert "<summary>SI-001: 1 unfinished dependency in other phases</summary>" in blockers
+    assert '<li><a href="/findings/BL-005/">Depends on BL-005, which is planned.</a></li>' in (
+        blockers
     )
 
 
@@ -365,3 +387,11 @@ def test_its_query_count_does_not_grow_with_the_findings(client, catalogue, view
         counts[code] = len(queries)
 
     assert counts["2B"] == counts["2C"] == counts["2D"], counts
+
+
+def test_it_links_each_document_name_to_its_page(client, phase_2a, viewer):
+    html = page(client, viewer)
+
+    assert (
+        '<a class="code" href="/documents/SI-001_TACTICAL_PLAN.md/">SI-001_TACTICAL_PLAN.md</a>'
+    ) in html

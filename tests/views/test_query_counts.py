@@ -29,20 +29,23 @@ STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW
 # Every request reads the session and the user, and its first permission check reads the user's
 # permissions, their own and their groups' in one: 3 queries before the view's own.
 # The dashboard: phases with their signoff state, progress counts and next findings' ids, the
-# active signoffs, the next findings and the completed findings.
+# active signoffs, the next findings, the completed findings and the burndown (one grouped read of
+# the audit log).
 # A finding page: the finding, its items, the phase card (2), its dependencies (which the status
-# moves' blockers reuse), its dependants, and the history.
+# moves' blockers reuse), its dependants, the history, and its graph (phases, finding, links: 3).
 # A tick: the phase's lock (with its lock reason), the item (with whether a signoff stands), the
 # audit chain's head lock, which every change takes before it writes, the write with its audit
 # event (savepoints, the head again, the insert and the head's update), then the fragments' reads:
-# the finding's items, the phase's progress and the dependencies. The signoff revalidation runs
-# only when a signoff stands; every change ends with one read of its gated unsigned phases'
-# progress, to tell their signers when one becomes ready to sign (phases_ready_announce).
+# the finding's items, the phase's progress, the dependencies and the history. The signoff
+# revalidation runs only when a signoff stands; every change ends with one read of its gated
+# unsigned phases' progress, to tell their signers when one becomes ready to sign
+# (phases_ready_announce).
 # A status move: the same, with the finding read before the lock and the signoff revalidation.
 # A phase page for a signoff lead: the phases with their progress, the active signoff, the phase's
 # findings with their item counts (which its readiness reuses), its outside dependencies and
 # unticked items, its content for the fingerprint (3), who may sign it (the signoff lead role's
-# holders and what bars any of them, 3), its documents and its signoff history.
+# holders and what bars any of them, 3), its documents and its signoff history, its burndown (1)
+# and its graph (3).
 # A refusal draws only the fragment it swaps, from what the service read when it refused. A tick
 # refused by the view: the item, and its phase's lock when the box could be enabled (bad input). A
 # tick the service refuses adds nothing to the service's reads (its phase's lock, the item and the
@@ -50,8 +53,8 @@ STATUSES = [Status.PLANNED, Status.PLANNED, Status.IN_PROGRESS, Status.IN_REVIEW
 # status move: the finding, then the phase's lock when the view refuses, or else the service's
 # reads, then the dependencies for the blockers of the moves the panel offers (none when locked).
 QUERIES = {
-    "sqlite": {"dashboard": 7, "finding": 10, "tick": 16, "status": 20, "phase": 16},
-    "postgresql": {"dashboard": 7, "finding": 10, "tick": 16, "status": 20, "phase": 16},
+    "sqlite": {"dashboard": 8, "finding": 13, "tick": 17, "status": 21, "phase": 20},
+    "postgresql": {"dashboard": 8, "finding": 13, "tick": 17, "status": 21, "phase": 20},
 }
 REFUSALS = {
     vendor: {
@@ -103,6 +106,7 @@ def add_generated_findings(count: int) -> None:
             finding=generated,
             section=section,
             text=text,
+            key=f"item-{position}",
             position=position,
             checked=position <= n % 14,
             checked_at=now if position <= n % 14 else None,
