@@ -24,7 +24,9 @@ CACHED_ROUNDS = 5
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="an empty scratch database (default: SQLite)")
-    parser.add_argument("--sizes", default="1000,10000", help="generated findings, cumulative")
+    parser.add_argument(
+        "--sizes", default="1000,2700", help=f"generated findings, cumulative, at most {MOST:,}"
+    )
     options = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="documents-bench-"))
     os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{scratch / 'bench.sqlite3'}"
@@ -53,9 +55,20 @@ def main() -> None:
     print(measure("seeded catalogue", client))
     generated = 0
     for size in (int(size) for size in options.sizes.split(",")):
-        generate(generated, size)
+        generate(generated, size, code_for=linkable_code)
         generated = size
         print(measure(f"+{size:,} generated", client))
+
+
+# The page links every finding, and a finding's code is SI-, BF- or BL- and three digits: 3,000
+# codes in all. Generated ones take the numbers from 100 up, clear of the seed's own.
+MOST = 2700
+
+
+def linkable_code(n: int) -> str:
+    if n >= MOST:
+        raise SystemExit(f"--sizes: at most {MOST:,} generated findings have codes the page links")
+    return f"{('SI', 'BF', 'BL')[n % 3]}-{100 + n // 3:03d}"
 
 
 HEADER = (

@@ -109,7 +109,13 @@ def measure(label: str, scratch: Path) -> str:
     )
 
 
-def generate(start: int, stop: int) -> None:
+def compact_code(n: int) -> str:
+    """A code outside the app's SI-NNN pattern, so that the export can reach 10,000 findings;
+    pages cannot link such codes."""
+    return f"{PREFIXES[n % 3]}{n:04d}"
+
+
+def generate(start: int, stop: int, code_for=compact_code) -> None:
     """Add generated findings number `start` up to `stop`, in bulk, as a load would."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
@@ -126,7 +132,7 @@ def generate(start: int, stop: int) -> None:
     with transaction.atomic():
         findings = Finding.objects.bulk_create(
             Finding(
-                code=f"{PREFIXES[n % 3]}{n:04d}",
+                code=code_for(n),
                 title=f"Generated finding {n}",
                 priority="HIGH",
                 phase_id=documents[n % len(documents)].phase_id,

@@ -70,5 +70,26 @@ def api_urls():
     """
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
+        pattern.callback = _method_refusal_in_error_shape(pattern.callback)
         pattern.callback.login_required = False
     return patterns, app_name, namespace
+
+
+def _method_refusal_in_error_shape(view):
+    """ninja answers a method a path does not take with plain text before any handler runs;
+    give it the API's error shape too, keeping its Allow header."""
+
+    @wraps(view)
+    def answered(request: HttpRequest, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code != HTTPStatus.METHOD_NOT_ALLOWED:
+            return response
+        allowed = response["Allow"]
+        detail = f"{request.method} is not allowed here; use {allowed}."
+        refusal = error_response(
+            api, request, ApiError(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", detail)
+        )
+        refusal["Allow"] = allowed
+        return refusal
+
+    return answered

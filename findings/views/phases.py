@@ -202,6 +202,7 @@ def phase_page_context(phase: Phase, user, card: PhaseCard | None = None) -> dic
         else "",
         "can_sign": may_sign and gate.may_sign,
         "can_request_signoff": gate.is_ready
+        and bool(signers and signers.eligible)
         and not (may_sign and gate.may_sign)
         and user.has_perm(REQUEST_PERMISSION),
         "cannot_sign_reasons": _cannot_sign_reasons(phase, gate, signing_refusals),

@@ -182,5 +182,18 @@ def test_it_offers_the_request_to_who_may_tick_but_not_sign_a_ready_phase(
     assert REQUEST_FORM not in gate_of(page(client, viewer))
 
 
+def test_it_does_not_offer_the_request_when_nobody_may_sign(
+    client, ready_2a, reviewer, admin_user, team
+):
+    for user in (admin_user, team["lead2"]):
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+
+    gate = gate_of(page(client, reviewer))
+
+    assert REQUEST_FORM not in gate
+    assert "Nobody can sign it off" in gate
+
+
 def test_it_does_not_offer_the_request_before_the_phase_is_ready(client, team, reviewer):
     assert REQUEST_FORM not in gate_of(page(client, reviewer))
