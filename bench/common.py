@@ -1,12 +1,15 @@
 """What the load test and the throughput benchmark share: run by hand, not part of the test suite.
 
 A throwaway PostgreSQL cluster (scripts/postgres-cluster), the app under gunicorn as `make serve`
-runs it (DEBUG off) on a free loopback port, in-process Django for setup and checks, a small
-stdlib HTTP client that logs in like a browser, and the cleanup that stops all of it whatever
-happens (try/finally, atexit, SIGTERM/SIGHUP, and a watchdog for a run that overstays).
+runs it (DEBUG off) on a free loopback port, or `scripts/serve` itself (gunicorn and the
+notification sender in one process group, which a fault run kills), in-process Django for setup
+and checks, a small stdlib HTTP client that logs in like a browser, and the cleanup that stops
+all of it whatever happens (try/finally, atexit, SIGTERM/SIGHUP, and a watchdog for a run that
+overstays).
 """
 
 import atexit
+import contextlib
 import http.client
 import os
 import platform
@@ -182,43 +185,72 @@ def free_port() -> int:
 class Gunicorn:
     """`gunicorn domainflow.wsgi` with sync workers on a free loopback port, logging to a file."""
 
+    # How long the server gets to answer /healthz after its start.
+    START_TIMEOUT = 60
+
     def __init__(self, *, env: dict[str, str], workers: int, log_path: Path) -> None:
         self.env, self.workers, self.log_path = env, workers, log_path
         self.port = 0
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        self.port = free_port()
+    def command(self) -> list[str]:
         command = [str(VENV_BIN / "gunicorn"), "domainflow.wsgi", "--workers", str(self.workers)]
         command += ["--bind", f"{LOOPBACK}:{self.port}", "--graceful-timeout", "10"]
         # gunicorn 27 otherwise opens a control socket at one fixed path per user.
-        command += ["--no-control-socket"]
+        return [*command, "--no-control-socket"]
+
+    def process_env(self) -> dict[str, str]:
+        return self.env
+
+    def start(self) -> None:
+        self.port = free_port()
         with open(self.log_path, "ab") as server_log:
             # Its own session, so a Ctrl-C in the terminal reaches only us, and we stop it.
             self.process = subprocess.Popen(
-                command,
+                self.command(),
                 cwd=PROJECT,
-                env=self.env,
+                env=self.process_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=server_log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + self.START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited at start; see {self.log_path}")
+                raise RuntimeError(f"the server exited at start; see {self.log_path}")
             if Browser(self.port, timeout=2).request("GET", "/healthz").status == 200:
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /healthz within 60 s; see {self.log_path}")
+        raise RuntimeError(
+            f"the server did not answer /healthz within {self.START_TIMEOUT} s; see {self.log_path}"
+        )
+
+    def master_pid(self) -> int:
+        return self.process.pid
 
     def worker_pids(self) -> set[int]:
-        pid = self.process.pid
-        try:
-            return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-        except OSError:
-            return set()
+        return children(self.master_pid())
+
+    def group_pids(self) -> set[int]:
+        """Every living process of the session started for the server (its process group)."""
+        found = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # state, ppid, pgrp: fields 3 to 5 of proc(5); a zombie is already dead.
+            if fields[0] != "Z" and int(fields[2]) == self.process.pid:
+                found.add(int(entry.name))
+        return found
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group at once, as a machine that loses power."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is None:
@@ -228,10 +260,43 @@ class Gunicorn:
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                # The group is the session we created for it: its master and its workers.
-                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.kill()
                 self.process.wait(timeout=10)
+        # The group is the session we created for it: whatever of it outlived its leader.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process = None
+
+
+class ServeScript(Gunicorn):
+    """`scripts/serve`, what `make serve` runs: checks, migrate, load_catalogue, then gunicorn and
+    the notification sender beside it, all in one process group."""
+
+    # Five manage.py runs come before gunicorn.
+    START_TIMEOUT = 180
+
+    def command(self) -> list[str]:
+        return [str(PROJECT / "scripts" / "serve")]
+
+    def process_env(self) -> dict[str, str]:
+        return {**self.env, "HOST": LOOPBACK, "PORT": str(self.port), "WORKERS": str(self.workers)}
+
+    def master_pid(self) -> int:
+        """gunicorn's master: the child of the script that runs gunicorn (the other: the sender)."""
+        for pid in children(self.process.pid):
+            try:
+                if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except OSError:
+                continue
+        return 0
+
+
+def children(pid: int) -> set[int]:
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
 
 
 def django_setup(database_url: str) -> None:
@@ -312,6 +377,16 @@ class Browser:
         self.port = port
         self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
         self.cookies: dict[str, str] = {}
+
+    def move_to(self, port: int) -> None:
+        """Send the next requests to another server with the same cookies, as a load balancer
+        does when one fails: the session lives in the database and the CSRF secret in the
+        cookie, not in the server."""
+        self.connection.close()
+        self.port = port
+        self.connection = http.client.HTTPConnection(
+            LOOPBACK, port, timeout=self.connection.timeout
+        )
 
     @property
     def csrf_token(self) -> str:
