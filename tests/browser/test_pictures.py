@@ -63,4 +63,6 @@ def test_it_links_each_node_of_the_readme_graph_to_its_finding(
     screenshot(page, f"pictures-readme-{width}px")
     page.locator('svg a[href="/findings/BL-005/"]').click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("BL-005")
+    # The heading can be in the DOM before the stylesheet that scales the picture has loaded.
+    page.wait_for_load_state("load")
     assert_visible_picture(page, "Dependencies of BL-005", VIEWPORTS[width])
