@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_cache_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -255,14 +256,38 @@ SIGNOFF_STRICT_SEPARATION = envbool("SIGNOFF_STRICT_SEPARATION", "1")
 # nothing else and reached by a role with no rights elsewhere (findings/export/sandbox.py); unset,
 # that check is off and /documents/ says so.
 QA_SANDBOX_DATABASE_URL = os.getenv("QA_SANDBOX_DATABASE_URL", "")
-# QA results are kept per content version (findings/export/qa_cache.py): each process's local
-# memory is enough, with room for a sandbox verdict per migration of a large plan.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 50_000},
+# QA results are kept per content version (findings/export/qa_cache.py), rendered pages under the
+# audit chain's head (findings/page_cache.py): each process's local memory is enough for both, with
+# room for a sandbox verdict per migration of a large plan, and for a few hundred pages of up to a
+# few hundred KB. CACHE_URL (redis://, rediss://, memcached://...) names a cache the processes and
+# machines share instead: it raises the hit rate and makes API throttling count across processes.
+CACHE_URL = os.getenv("CACHE_URL", "").strip()
+if CACHE_URL:
+    CACHES = {
+        "default": django_cache_url.parse(CACHE_URL),
+        "pages": {**django_cache_url.parse(CACHE_URL), "KEY_PREFIX": "pages"},
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        },
+        "pages": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pages",
+            "OPTIONS": {"MAX_ENTRIES": 300},
+        },
+    }
+# How long a rendered page is kept at most; 0 turns the page cache off. A change makes every kept
+# page unreachable at once (its key holds the audit chain's head), so this only bounds memory.
+page_cache_seconds = os.getenv("PAGE_CACHE_SECONDS", "300").strip()
+if not re.fullmatch(r"\d{1,7}", page_cache_seconds):
+    raise ImproperlyConfigured(
+        f"PAGE_CACHE_SECONDS must be a whole number of seconds, 0 to turn the page cache off, "
+        f"not {page_cache_seconds!r}"
+    )
+PAGE_CACHE_SECONDS = int(page_cache_seconds)
 
 # Notifications: the phase page's address in a message starts with SITE_URL. Mail goes through
 # Django's email framework: printed to the console with DEBUG on, SMTP from the environment

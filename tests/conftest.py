@@ -20,7 +20,7 @@ import os
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
@@ -62,9 +62,18 @@ def _postgres_only_skipped_elsewhere(request):
 
 @pytest.fixture(autouse=True)
 def _cache_emptied():
-    # Each test's rolled-back rows reuse the keys and versions of the last test's, so a result
-    # cached by the plan's state (findings/export/qa_cache.py) must not outlive its test.
-    cache.clear()
+    # Each test's rolled-back rows reuse the keys and versions of the last test's, and its audit
+    # chain restarts where the last one's did, so a result cached by the plan's state
+    # (findings/export/qa_cache.py) or a page kept under the chain's head (findings/page_cache.py)
+    # must not outlive its test.
+    for each_cache in caches.all():
+        each_cache.clear()
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """Every request renders its page: for tests that pin what rendering reads."""
+    settings.PAGE_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

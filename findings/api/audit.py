@@ -11,6 +11,7 @@ from findings.api.paging import page_of
 from findings.api.schemas import AuditPage, ErrorOut, csv_download
 from findings.filters import AuditEventFilter
 from findings.models import AuditEvent
+from findings.page_cache import cached_result
 from findings.views.csv_export import audit_csv
 
 router = Router(tags=["audit"])
@@ -21,6 +22,10 @@ READ_ERRORS = dict.fromkeys((400, 401, 403, 429), ErrorOut)
 @router.get("/audit/", response={200: AuditPage, **READ_ERRORS})
 def audit_list(request: HttpRequest):
     api_access(request, permission="findings.view_auditevent")
+    return cached_result(request, lambda: _audit_page(request))
+
+
+def _audit_page(request: HttpRequest) -> dict:
     numbers, events = page_of(_filtered_events(request), request.GET)
     return {**numbers, "results": [audit_event_out(event) for event in events]}
 

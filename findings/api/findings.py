@@ -18,6 +18,7 @@ from findings.api.schemas import (
 )
 from findings.filters import FindingFilter
 from findings.models import ChecklistItem, Finding
+from findings.page_cache import cached_result
 from findings.services.audit import ActionContext
 from findings.services.checklist import NO_EVIDENCE, Evidence, checklist_item_set
 from findings.views.csv_export import findings_csv
@@ -35,6 +36,10 @@ def finding_list(request: HttpRequest):
     status, category, owner, ready), by code, a page at a time.
     """
     api_access(request, permission="findings.view_finding")
+    return cached_result(request, lambda: _finding_page(request))
+
+
+def _finding_page(request: HttpRequest) -> dict:
     # The table's columns lack the category, which a row here gives: loaded with the rest, not
     # one query per row.
     findings = _filtered_findings(request).only(*LIST_FIELDS, "category")
@@ -59,6 +64,10 @@ def _filtered_findings(request: HttpRequest):
 @router.get("/findings/{code}/", response={200: FindingOut, 404: ErrorOut, **READ_ERRORS})
 def finding_detail(request: HttpRequest, code: str):
     api_access(request, permission="findings.view_finding")
+    return cached_result(request, lambda: _finding_detail(code))
+
+
+def _finding_detail(code: str) -> dict:
     finding = _finding(code)
     items = finding.checklist_items.select_related("checked_by").order_by("position")
     return {

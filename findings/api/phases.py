@@ -9,6 +9,7 @@ from findings.api.auth import api_access
 from findings.api.errors import ApiError
 from findings.api.schemas import ErrorOut, PhaseOut
 from findings.gates import phase_readiness
+from findings.page_cache import cached_result
 from findings.selectors import PhaseCard, phase_cards
 from findings.signers import phase_signers
 
@@ -21,13 +22,20 @@ READ_ERRORS = dict.fromkeys((400, 401, 403, 429), ErrorOut)
 def phase_list(request: HttpRequest):
     """Every phase in order; blockers are counted, as on the dashboard."""
     api_access(request, permission="findings.view_phase")
-    return [_phase_out(card, card.blockers) for card in phase_cards(with_next_findings=False)]
+    return cached_result(
+        request,
+        lambda: [_phase_out(card, card.blockers) for card in phase_cards(with_next_findings=False)],
+    )
 
 
 @router.get("/phases/{code}/", response={200: PhaseOut, 404: ErrorOut, **READ_ERRORS})
 def phase_detail(request: HttpRequest, code: str):
     """One phase; blockers are itemised, as on its page: each unfinished finding and item."""
     api_access(request, permission="findings.view_phase")
+    return cached_result(request, lambda: _phase_detail(code))
+
+
+def _phase_detail(code: str) -> dict:
     card = next((c for c in phase_cards(with_next_findings=False) if c.phase.code == code), None)
     if card is None:
         raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"No phase has the code {code!r}.")

@@ -25,6 +25,7 @@ from findings.export.reports import (
 from findings.export.snapshot import ExportSnapshot, snapshot_load
 from findings.export.tree import README, ExportRefused, zip_stream
 from findings.markdown import render_markdown
+from findings.page_cache import cached_page
 from findings.views.access import permission_needed
 
 
@@ -69,12 +70,14 @@ def _tree_link_target(snapshot: ExportSnapshot, report: FileReport) -> Callable[
 
 @require_GET
 @permission_needed("findings.view_tacticaldocument")
+@cached_page
 def document_list(request: HttpRequest) -> HttpResponse:
     return render(request, "findings/document_list.html", {"summary": plan_summary()})
 
 
 @require_GET
 @permission_needed("findings.view_tacticaldocument")
+@cached_page
 def document_detail(request: HttpRequest, file_name: str) -> HttpResponse:
     snapshot = snapshot_load()
     report = _get_report(snapshot, file_name)

@@ -3,12 +3,14 @@
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.decorators import method_decorator
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from findings.filters import FindingFilter
 from findings.gates import FINISHED, lock_reasons, phases_with_signoff
 from findings.models import ChecklistItem, Dependency, Finding
+from findings.page_cache import cached_page
 from findings.tables import FindingTable
 
 LIST_FIELDS = (
@@ -26,6 +28,7 @@ LIST_FIELDS = (
 )
 
 
+@method_decorator(cached_page, name="get")
 class FilteredTableView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     """A permission-guarded, filtered django-tables2 page whose table region HTMX re-renders.
 

@@ -8,6 +8,7 @@ from findings.forms import ChecklistTickForm, StatusChangeForm, form_errors_sent
 from findings.gates import FINISHED, lock_reason_for
 from findings.graphs import graph_for_finding
 from findings.models import ChecklistItem, ChecklistSection, Finding, Status
+from findings.page_cache import cached_page
 from findings.selectors import finding_history, phase_card_for, phase_progress
 from findings.services.audit import ActionContext, missing_permission_message
 from findings.services.checklist import checklist_frozen_reason, checklist_item_set
@@ -34,6 +35,7 @@ def _get_finding(code: str) -> Finding:
 
 @require_GET
 @permission_needed("findings.view_finding")
+@cached_page
 def finding_detail(request: HttpRequest, code: str) -> HttpResponse:
     finding = _get_finding(code)
     context = {**finding_page_context(finding, request.user), "graph": graph_for_finding(finding)}

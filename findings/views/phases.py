@@ -10,6 +10,7 @@ from findings.forms import RevokeSignoffForm, SignoffForm, form_errors_sentence
 from findings.gates import GateState, readiness_given
 from findings.graphs import graph_for_phase
 from findings.models import Phase, Status
+from findings.page_cache import cached_page
 from findings.selectors import PhaseCard, phase_card_by_code, phase_card_for
 from findings.services.approval import content_changes
 from findings.services.audit import ActionContext
@@ -36,6 +37,7 @@ def _get_phase(code: str) -> Phase:
 
 @require_GET
 @permission_needed("findings.view_phase")
+@cached_page
 def phase_detail(request: HttpRequest, code: str) -> HttpResponse:
     card = phase_card_by_code(code)
     if card is None:

@@ -18,6 +18,9 @@ from findings.models import AuditEvent, Finding
 from tests.api.conftest import bearer
 from tests.views.test_query_counts import GENERATED, add_generated_findings
 
+# What rendering reads: a page answered from the cache reads less (tests/views/test_page_cache.py).
+pytestmark = pytest.mark.usefixtures("page_cache_off")
+
 QUERIES = {
     "findings": ("/api/v1/findings/?per_page=200", 4),
     "finding": ("/api/v1/findings/SI-001/", 4),

@@ -376,8 +376,11 @@ def test_it_renders_payloads_in_a_checklist_item_inert(admin_client, si_001, adm
             assert_inert(admin_client, url, [marker("item", index)], payload)
 
 
-def test_it_renders_payloads_in_a_signoff_comment_inert(admin_client, catalogue, lead):
-    # Signing needs a ready phase; the row alone is enough to test how the page shows it.
+def test_it_renders_payloads_in_a_signoff_comment_inert(
+    page_cache_off, admin_client, catalogue, lead
+):
+    # Signing needs a ready phase; the row alone is enough to test how the page shows it. Written
+    # without an audit event, each payload needs the page rendered afresh (page_cache_off).
     signoff = Signoff.objects.create(
         phase=Phase.objects.get(code="2A"), signed_by=lead, signed_at=timezone.now()
     )
@@ -388,7 +391,9 @@ def test_it_renders_payloads_in_a_signoff_comment_inert(admin_client, catalogue,
         assert_inert(admin_client, "/phases/2A/", [marker("comment", index)], payload)
 
 
-def test_it_renders_payloads_in_a_revocation_reason_inert(admin_client, catalogue, lead):
+def test_it_renders_payloads_in_a_revocation_reason_inert(
+    page_cache_off, admin_client, catalogue, lead
+):
     signoff = Signoff.objects.create(
         phase=Phase.objects.get(code="2A"),
         signed_by=lead,

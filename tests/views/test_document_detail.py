@@ -125,7 +125,7 @@ def test_it_sanitises_what_a_finding_holds(viewer_client, system_context):
 
 
 def test_it_reads_the_database_a_fixed_number_of_times(
-    viewer_client, django_assert_num_queries, system_context
+    page_cache_off, viewer_client, django_assert_num_queries, system_context
 ):
     with django_assert_num_queries(QUERIES):
         viewer_client.get(URL)

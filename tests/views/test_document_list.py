@@ -111,7 +111,7 @@ def test_it_says_the_migration_sandbox_is_off_without_its_database(viewer_client
 
 
 def test_it_answers_from_the_cache_until_a_section_changes(
-    viewer_client, django_assert_num_queries, system_context
+    page_cache_off, viewer_client, django_assert_num_queries, system_context
 ):
     viewer_client.get(URL)
     with django_assert_num_queries(QUERIES_CACHED):
@@ -140,7 +140,7 @@ def test_it_links_to_the_zip(viewer_client):
 
 
 def test_it_reads_the_database_a_fixed_number_of_times(
-    viewer_client, django_assert_num_queries, system_context
+    page_cache_off, viewer_client, django_assert_num_queries, system_context
 ):
     with django_assert_num_queries(QUERIES):
         viewer_client.get(URL)

@@ -377,7 +377,7 @@ def test_it_shows_an_automatic_revocation_and_what_changed(client, signoff, revi
     assert f'<a href="/findings/SI-001/#item-{item.pk}">' in html
 
 
-def test_its_query_count_does_not_grow_with_the_findings(client, catalogue, viewer):
+def test_its_query_count_does_not_grow_with_the_findings(page_cache_off, client, catalogue, viewer):
     client.force_login(viewer)
     counts = {}
     # 2B, 2C and 2D hold 3, 6 and 11 findings, each with 13 items.
