@@ -258,9 +258,10 @@ SIGNOFF_STRICT_SEPARATION = envbool("SIGNOFF_STRICT_SEPARATION", "1")
 QA_SANDBOX_DATABASE_URL = os.getenv("QA_SANDBOX_DATABASE_URL", "")
 # QA results are kept per content version (findings/export/qa_cache.py), rendered pages under the
 # audit chain's head (findings/page_cache.py): each process's local memory is enough for both, with
-# room for a sandbox verdict per migration of a large plan, and for a few hundred pages of up to a
-# few hundred KB. CACHE_URL (redis://, rediss://, memcached://...) names a cache the processes and
-# machines share instead: it raises the hit rate and makes API throttling count across processes.
+# room for a sandbox verdict per migration of a large plan, and for 300 pages (at most 70 KB each
+# with the seeded plan; README says when to share a cache with a memory limit instead). CACHE_URL
+# (redis://, rediss://, memcached://...) names a cache the processes and machines share instead: it
+# raises the hit rate and makes API throttling count across processes.
 CACHE_URL = os.getenv("CACHE_URL", "").strip()
 if CACHE_URL:
     CACHES = {
