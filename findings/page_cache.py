@@ -29,6 +29,7 @@ from django.contrib import messages
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from ninja.decorators import decorate_view
 
 from findings.models import GENESIS_HASH, AuditChainHead
 
@@ -61,23 +62,40 @@ def cached_page(view):
     return wrapped
 
 
-def cached_result(request: HttpRequest, compute: Callable[[], Result]) -> Result:
-    """An API read's result, from the cache or from `compute`; call it after the access check.
+def cached_api_read(operation):
+    """Keep a django-ninja read's answer as ninja encoded it; goes beneath `@router.get`.
 
-    Errors `compute` raises (a 404, a bad filter) are not kept.
+    The operation checks access first, then answers through `cached_result`, which sends a kept
+    answer straight back: a hit skips the schema's validation and the JSON encoding too.
+    """
+
+    def keep_encoded_answer(run):
+        @wraps(run)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = run(request, *args, **kwargs)
+            key = getattr(request, "api_answer_key", None)
+            if key is not None and response.status_code == 200 and not response.streaming:
+                caches[PAGES].set(key, _stored(response), settings.PAGE_CACHE_SECONDS)
+            return response
+
+        return wrapped
+
+    return decorate_view(keep_encoded_answer)(operation)
+
+
+def cached_result(request: HttpRequest, compute: Callable[[], Result]) -> Result | HttpResponse:
+    """The kept answer to this API read, or `compute`'s result for ninja to encode and
+    `cached_api_read` to keep. Call it after the access check; an error `compute` raises (a 404,
+    a bad filter) is not kept.
     """
     if not settings.PAGE_CACHE_SECONDS:
         return compute()
     key = viewer_key(request, "api")
-    found = caches[PAGES].get(key, _MISSING)
-    if found is not _MISSING:
-        return found
-    result = compute()
-    caches[PAGES].set(key, result, settings.PAGE_CACHE_SECONDS)
-    return result
-
-
-_MISSING = object()
+    stored = caches[PAGES].get(key)
+    if stored is not None:
+        return _response_from(stored)
+    request.api_answer_key = key
+    return compute()
 
 
 def viewer_key(request: HttpRequest, kind: str) -> str:

@@ -11,7 +11,7 @@ from findings.api.paging import page_of
 from findings.api.schemas import AuditPage, ErrorOut, csv_download
 from findings.filters import AuditEventFilter
 from findings.models import AuditEvent
-from findings.page_cache import cached_result
+from findings.page_cache import cached_api_read, cached_result
 from findings.views.csv_export import audit_csv
 
 router = Router(tags=["audit"])
@@ -20,6 +20,7 @@ READ_ERRORS = dict.fromkeys((400, 401, 403, 429), ErrorOut)
 
 
 @router.get("/audit/", response={200: AuditPage, **READ_ERRORS})
+@cached_api_read
 def audit_list(request: HttpRequest):
     api_access(request, permission="findings.view_auditevent")
     return cached_result(request, lambda: _audit_page(request))

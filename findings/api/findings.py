@@ -18,7 +18,7 @@ from findings.api.schemas import (
 )
 from findings.filters import FindingFilter
 from findings.models import ChecklistItem, Finding
-from findings.page_cache import cached_result
+from findings.page_cache import cached_api_read, cached_result
 from findings.services.audit import ActionContext
 from findings.services.checklist import NO_EVIDENCE, Evidence, checklist_item_set
 from findings.views.csv_export import findings_csv
@@ -31,6 +31,7 @@ TICK_ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 422, 423, 429), ErrorOut)
 
 
 @router.get("/findings/", response={200: FindingPage, **READ_ERRORS})
+@cached_api_read
 def finding_list(request: HttpRequest):
     """Findings with the findings table's filters (q, phase, priority, priority_unconfirmed,
     status, category, owner, ready), by code, a page at a time.
@@ -62,6 +63,7 @@ def _filtered_findings(request: HttpRequest):
 
 
 @router.get("/findings/{code}/", response={200: FindingOut, 404: ErrorOut, **READ_ERRORS})
+@cached_api_read
 def finding_detail(request: HttpRequest, code: str):
     api_access(request, permission="findings.view_finding")
     return cached_result(request, lambda: _finding_detail(code))

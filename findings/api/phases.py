@@ -9,7 +9,7 @@ from findings.api.auth import api_access
 from findings.api.errors import ApiError
 from findings.api.schemas import ErrorOut, PhaseOut
 from findings.gates import phase_readiness
-from findings.page_cache import cached_result
+from findings.page_cache import cached_api_read, cached_result
 from findings.selectors import PhaseCard, phase_cards
 from findings.signers import phase_signers
 
@@ -19,6 +19,7 @@ READ_ERRORS = dict.fromkeys((400, 401, 403, 429), ErrorOut)
 
 
 @router.get("/phases/", response={200: list[PhaseOut], **READ_ERRORS})
+@cached_api_read
 def phase_list(request: HttpRequest):
     """Every phase in order; blockers are counted, as on the dashboard."""
     api_access(request, permission="findings.view_phase")
@@ -29,6 +30,7 @@ def phase_list(request: HttpRequest):
 
 
 @router.get("/phases/{code}/", response={200: PhaseOut, 404: ErrorOut, **READ_ERRORS})
+@cached_api_read
 def phase_detail(request: HttpRequest, code: str):
     """One phase; blockers are itemised, as on its page: each unfinished finding and item."""
     api_access(request, permission="findings.view_phase")
