@@ -188,14 +188,21 @@ class Gunicorn:
     # How long the server gets to answer /healthz after its start.
     START_TIMEOUT = 60
 
-    def __init__(self, *, env: dict[str, str], workers: int, log_path: Path) -> None:
+    def __init__(
+        self, *, env: dict[str, str], workers: int, log_path: Path, timeout: int | None = None
+    ) -> None:
+        """`timeout`: gunicorn's worker timeout in seconds; None keeps its default (30), as
+        `make serve` does."""
         self.env, self.workers, self.log_path = env, workers, log_path
+        self.timeout = timeout
         self.port = 0
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
         command = [str(VENV_BIN / "gunicorn"), "domainflow.wsgi", "--workers", str(self.workers)]
         command += ["--bind", f"{LOOPBACK}:{self.port}", "--graceful-timeout", "10"]
+        if self.timeout is not None:
+            command += ["--timeout", str(self.timeout)]
         # gunicorn 27 otherwise opens a control socket at one fixed path per user.
         return [*command, "--no-control-socket"]
 
