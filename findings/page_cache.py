@@ -21,7 +21,7 @@ lives; 0 turns caching off.
 
 import hashlib
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import TypeVar
 
 from django.conf import settings
@@ -37,17 +37,21 @@ PAGES = "pages"
 Result = TypeVar("Result")
 
 
-def cached_page(view):
+def cached_page(view=None, *, state: Callable[[], object] | None = None):
     """Serve a GET view's 200 answer from the cache while the plan and the viewer are unchanged.
 
-    Goes under the view's permission check, so a refusal is decided afresh each time.
+    Goes under the view's permission check, so a refusal is decided afresh each time. `state`
+    reads whatever else the page shows that changes without an audit event; its value joins the
+    key.
     """
+    if view is None:
+        return partial(cached_page, state=state)
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        key = viewer_key(request, "page")
+        key = _answer_key(request, "page", state() if state is not None else None)
         stored = caches[PAGES].get(key)
         if stored is not None:
             return _response_from(stored)
@@ -90,7 +94,7 @@ def cached_result(request: HttpRequest, compute: Callable[[], Result]) -> Result
     """
     if not settings.PAGE_CACHE_SECONDS:
         return compute()
-    key = viewer_key(request, "api")
+    key = _answer_key(request, "api")
     stored = caches[PAGES].get(key)
     if stored is not None:
         return _response_from(stored)
@@ -98,7 +102,7 @@ def cached_result(request: HttpRequest, compute: Callable[[], Result]) -> Result
     return compute()
 
 
-def viewer_key(request: HttpRequest, kind: str) -> str:
+def _answer_key(request: HttpRequest, kind: str, state: object = None) -> str:
     """The cache key of this request's answer: one query, for the audit chain's head."""
     sequence, head = AuditChainHead.objects.values_list("sequence", "hash").first() or (
         0,
@@ -123,6 +127,7 @@ def viewer_key(request: HttpRequest, kind: str) -> str:
         htmx.trigger_name,
         htmx.boosted,
         htmx.history_restore_request,
+        state,
     )
     return f"{kind}:{sequence}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 

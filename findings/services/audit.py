@@ -156,6 +156,17 @@ def login_lockout_record(*, request: HttpRequest, username: str) -> AuditEvent |
         return event
 
 
+def open_lockout_counts() -> list[tuple[int, int]]:
+    """The refused logins counted so far by each lockout window still open, in one query.
+
+    Only an open window's count grows, and it grows without an audit event: the audit log's
+    kept pages (findings/page_cache.py) are keyed by this too.
+    """
+    opened_since = timezone.now() - settings.AXES_COOLOFF_TIME
+    windows = LoginLockoutWindow.objects.filter(started_at__gt=opened_since).order_by("pk")
+    return list(windows.values_list("pk", "lockouts"))
+
+
 def _lockout_count(window: LoginLockoutWindow, username: str) -> None:
     window.lockouts += 1
     fields = ["lockouts"]

@@ -1,9 +1,12 @@
 """The audit log: every recorded change, newest first, filtered and paged like the findings."""
 
 from django.db.models import F, QuerySet
+from django.utils.decorators import method_decorator
 
 from findings.filters import AuditEventFilter
 from findings.models import AuditEvent
+from findings.page_cache import cached_page
+from findings.services.audit import open_lockout_counts
 from findings.tables import AuditEventTable
 from findings.views.finding_list import FilteredTableView
 
@@ -21,6 +24,8 @@ LOG_FIELDS = (
 )
 
 
+# A lockout's count of refused logins grows without an event of its own.
+@method_decorator(cached_page(state=open_lockout_counts), name="get")
 class AuditListView(FilteredTableView):
     permission_required = "findings.view_auditevent"
     filterset_class = AuditEventFilter

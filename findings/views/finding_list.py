@@ -28,7 +28,6 @@ LIST_FIELDS = (
 )
 
 
-@method_decorator(cached_page, name="get")
 class FilteredTableView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     """A permission-guarded, filtered django-tables2 page whose table region HTMX re-renders.
 
@@ -94,6 +93,7 @@ def finding_rows() -> QuerySet[Finding]:
     )
 
 
+@method_decorator(cached_page, name="get")
 class FindingListView(FilteredTableView):
     permission_required = "findings.view_finding"
     filterset_class = FindingFilter

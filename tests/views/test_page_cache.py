@@ -25,8 +25,9 @@ from tests.phase_work import make_ready
 PROJECT = Path(__file__).resolve().parents[2]
 FINDING = "/findings/SI-001/"
 # A hit reads the session, its user, the user's permissions and the audit chain's head; nothing
-# the page shows.
+# the page shows. The audit log also reads its open lockouts' counts, which grow without events.
 HIT_QUERIES = 4
+AUDIT_LOG_HIT_QUERIES = 5
 READS = [
     "/",
     "/findings/",
@@ -85,7 +86,7 @@ def test_it_answers_a_repeated_read_without_rendering(
     client = logged_in(reviewer_with_audit_log(reviewer))
     first = warm(client, url)
 
-    with django_assert_num_queries(HIT_QUERIES):
+    with django_assert_num_queries(AUDIT_LOG_HIT_QUERIES if url == "/audit/" else HIT_QUERIES):
         response = client.get(url)
 
     assert response.status_code == 200
@@ -262,3 +263,25 @@ def test_it_refuses_a_page_cache_lifetime_that_is_not_a_number():
 
     assert result.returncode != 0
     assert "PAGE_CACHE_SECONDS must be a whole number of seconds" in result.stderr
+
+
+def test_it_shows_a_lockouts_count_grown_since_the_audit_log_was_kept(
+    client, catalogue, viewer, admin_user, settings, plain_http_test_server
+):
+    settings.AXES_ENABLED = True
+
+    def refused_login():
+        client.post(
+            "/accounts/login/",
+            {"username": "viewer", "password": "wrong"},
+            REMOTE_ADDR="198.51.100.20",
+        )
+
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        refused_login()
+    reader = logged_in(admin_user)
+    assert "(2 refused logins)" in warm(reader, "/audit/")
+    # Counted on the lockout's window: no audit event, so the chain's head stands.
+    refused_login()
+
+    assert "(3 refused logins)" in reader.get("/audit/").content.decode()
