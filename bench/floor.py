@@ -32,6 +32,7 @@ def session_user_permissions(request: HttpRequest) -> HttpResponse:
 
 # Django takes error handlers from the root URLconf only.
 handler403 = app_urls.handler403
+handler500 = app_urls.handler500
 
 urlpatterns = [
     *app_urls.urlpatterns,

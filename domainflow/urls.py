@@ -10,6 +10,7 @@ admin.site.site_title = "DomainFlow Finding Tracker"
 admin.site.login_form = AdminLoginForm
 
 handler403 = "findings.views.errors.permission_denied"
+handler500 = "findings.views.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,14 +1,19 @@
 """The API's one error shape, `{"error": "...", "detail": ...}`, for every refusal it gives."""
 
+import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as SchemaError
 
 from findings.services.errors import Refused, StaleVersion
+from findings.views.errors import DATABASE_RETRY_SECONDS
+
+logger = logging.getLogger("django.request")
 
 
 class ApiError(Exception):
@@ -52,6 +57,8 @@ def error_handlers_install(api: NinjaAPI) -> None:
         ),
     )
     api.add_exception_handler(Throttled, _throttled_handler(api))
+    for unavailable in (OperationalError, InterfaceError):
+        api.add_exception_handler(unavailable, _database_unavailable_handler(api))
     api.add_exception_handler(
         HttpError,
         lambda request, exc: error_response(
@@ -86,6 +93,20 @@ def error_handlers_install(api: NinjaAPI) -> None:
             ApiError(exc.status, REFUSAL_ERRORS.get(exc.status, "refused"), exc.explanation),
         ),
     )
+
+
+def _database_unavailable_handler(api: NinjaAPI):
+    def handler(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # Handled here, so Django would not log its traceback: logged as its 500 would be.
+        logger.error("Database unavailable: %s", request.path, exc_info=exc)
+        detail = f"The database did not answer; retry in {DATABASE_RETRY_SECONDS} seconds."
+        response = error_response(
+            api, request, ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", detail)
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        return response
+
+    return handler
 
 
 def _throttled_handler(api: NinjaAPI):

@@ -141,13 +141,13 @@ def test_it_logs_and_names_a_request_the_database_failed(viewer_client, request_
     with database_failing():
         response = viewer_client.get("/findings/SI-001/")
 
-    assert response.status_code == 500
+    assert response.status_code == 503
     assert FRESH_ID.match(response["X-Request-ID"])
     [line] = request_log()
     assert (line.request_id, line.path, line.status) == (
         response["X-Request-ID"],
         "/findings/SI-001/",
-        500,
+        503,
     )
     # The user could not be read; the line says nobody rather than not being written.
     assert line.user == ""
