@@ -178,9 +178,7 @@ def finding_content_save(
             change.skip_revalidation()
             return finding
         finding.full_clean()
-        finding.content_version = F("content_version") + 1
-        finding.save(update_fields=[*spec.stored_in, "content_version", "updated_at"])
-        finding.refresh_from_db(fields=["content_version", "updated_at"])
+        content_save(finding, spec.stored_in)
         audit_record(
             context=context,
             action="finding.content_changed",
@@ -191,6 +189,17 @@ def finding_content_save(
             finding=finding,
         )
     return finding
+
+
+def content_save(finding: Finding, fields) -> None:
+    """Save `fields` of the finding's written sections and count the change in content_version.
+
+    The count is advanced in the database, so two saves racing past the version check still
+    give two versions; the finding then holds the version its save made.
+    """
+    finding.content_version = F("content_version") + 1
+    finding.save(update_fields=[*fields, "content_version", "updated_at"])
+    finding.refresh_from_db(fields=["content_version", "updated_at"])
 
 
 def _attname(name: str) -> str:

@@ -11,13 +11,12 @@ import writes several sections of a finding against the export's record in one e
 from itertools import groupby
 
 from django.core.exceptions import ValidationError
-from django.db.models import F
 
 from findings.export.importing import FieldChange, ImportPlan, import_plan
 from findings.export.snapshot import snapshot_load
 from findings.models import Finding
 from findings.services.audit import ActionContext, audit_record, permission_used
-from findings.services.content import EDIT_CONTENT
+from findings.services.content import EDIT_CONTENT, content_save
 from findings.services.protocol import PhaseChange, phase_change
 
 
@@ -92,9 +91,7 @@ def _finding_import(
     except ValidationError as error:
         raise ImportRefused([f"{path}: {code}: {'; '.join(error.messages)}"]) from error
     version = finding.content_version
-    finding.content_version = F("content_version") + 1
-    finding.save(update_fields=[*after, "content_version", "updated_at"])
-    finding.refresh_from_db(fields=["content_version", "updated_at"])
+    content_save(finding, after)
     audit_record(
         context=context,
         action="finding.content_imported",
